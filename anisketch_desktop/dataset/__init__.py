@@ -1,0 +1,1 @@
+"""Building a training set: the Moebooru client, the SQLite dataset store, XDoG pairs, approval decisions."""
