@@ -1,0 +1,153 @@
+"""Tiled inference in numpy: padding to the network's multiple, a tile grid, and seamless blending.
+
+The image is cut into overlapping tiles (sides are multiples of the network's ``multiple``, starts too, so
+a tile sees the same pooling grid as the whole image would). Each tile's prediction is weighted by a
+raised-cosine ramp across every overlap with a neighbour and the weights are normalised per axis, so they
+sum to exactly one everywhere: no seams, and no full-size weight buffer. Pixels past the bottom/right border
+are reflected (or replicated, for images smaller than the padding) tile by tile, so no padded copy of the
+image is ever made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from anisketch_desktop.core.errors import Cancelled
+
+TileFn = Callable[[np.ndarray], np.ndarray]
+
+
+def round_up(n: int, multiple: int) -> int:
+    """The smallest multiple of ``multiple`` that is >= ``n`` (and >= ``multiple``)."""
+    return max(multiple, -(-n // multiple) * multiple)
+
+
+def pad_index(length: int, padded: int) -> np.ndarray:
+    """Source index of each of ``padded`` positions: identity, then reflection (edge repeat if too short)."""
+    idx = np.arange(padded)
+    if padded <= length:
+        return idx
+    if padded - length < length:  # reflect needs pad < size
+        return np.where(idx < length, idx, 2 * (length - 1) - idx)
+    return np.minimum(idx, length - 1)
+
+
+def tile_starts(length: int, tile: int, overlap: int, multiple: int) -> list[int]:
+    """Starts of the fewest tiles of size ``tile`` covering ``length`` with >= ``overlap`` between neighbours.
+
+    Tiles are spread evenly; starts are multiples of ``multiple`` (``length`` and ``tile`` are assumed to be).
+    """
+    if tile >= length:
+        return [0]
+    count = 1 + -(-(length - tile) // max(1, tile - overlap))
+    span = length - tile
+    starts = [(i * span // (count - 1)) // multiple * multiple for i in range(count)]
+    return sorted(set(starts))
+
+
+def _ramp(n: int) -> np.ndarray:
+    """Raised cosine rising from near 0 to near 1 over ``n`` samples (never exactly 0)."""
+    return (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float32)
+
+
+def axis_weights(starts: list[int], tile: int, length: int) -> list[np.ndarray]:
+    """Per-tile 1-D blend weights over one axis, normalised so they sum to 1 at every position."""
+    raw = []
+    for i, start in enumerate(starts):
+        w = np.ones(tile, dtype=np.float32)
+        if i > 0:  # ramp up across the overlap with the previous tile
+            ov = starts[i - 1] + tile - start
+            w[:ov] *= _ramp(ov)
+        if i + 1 < len(starts):  # ramp down across the overlap with the next tile
+            ov = start + tile - starts[i + 1]
+            w[tile - ov :] *= _ramp(ov)[::-1]
+        raw.append(w)
+    total = np.zeros(length, dtype=np.float32)
+    for start, w in zip(starts, raw, strict=True):
+        total[start : start + tile] += w
+    return [w / total[start : start + tile] for start, w in zip(starts, raw, strict=True)]
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """Where the tiles of one image go (all sizes in pixels of the image, before cropping back)."""
+
+    height: int
+    width: int
+    padded_h: int
+    padded_w: int
+    tile_h: int
+    tile_w: int
+    ys: list[int]
+    xs: list[int]
+
+    @property
+    def count(self) -> int:
+        return len(self.ys) * len(self.xs)
+
+
+def plan_tiles(height: int, width: int, multiple: int, tile: int | None, overlap: int) -> TilePlan:
+    """Tile grid for an image; ``tile=None`` means one tile (the whole padded image)."""
+    if height < 1 or width < 1:
+        raise ValueError(f"image must be at least 1x1, got {width}x{height}")
+    padded_h, padded_w = round_up(height, multiple), round_up(width, multiple)
+    if tile is None:
+        tile_h, tile_w, overlap = padded_h, padded_w, 0
+    else:
+        side = round_up(tile, multiple)
+        tile_h, tile_w = min(side, padded_h), min(side, padded_w)
+        overlap = min(max(0, overlap), side // 2)
+    return TilePlan(
+        height, width, padded_h, padded_w, tile_h, tile_w,
+        tile_starts(padded_h, tile_h, overlap, multiple), tile_starts(padded_w, tile_w, overlap, multiple),
+    )
+
+
+def extract_tile(image: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``image[rows][:, cols]`` as a contiguous array, slicing when the indices are a plain range."""
+    h, w = image.shape[:2]
+    plain = rows[-1] - rows[0] == len(rows) - 1 and cols[-1] - cols[0] == len(cols) - 1
+    if plain and rows[-1] < h and cols[-1] < w:
+        return np.ascontiguousarray(image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    return np.ascontiguousarray(image.take(rows, axis=0).take(cols, axis=1))
+
+
+def run_tiled(
+    image: np.ndarray,
+    fn: TileFn,
+    *,
+    multiple: int,
+    out_channels: int,
+    tile: int | None = 1024,
+    overlap: int = 64,
+    progress: Callable[[float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> np.ndarray:
+    """Apply ``fn`` (``h x w x C`` float32 -> ``h x w x out_channels``) tile by tile; ``H x W x out``."""
+    height, width = image.shape[:2]
+    plan = plan_tiles(height, width, multiple, tile, overlap)
+    row_src, col_src = pad_index(height, plan.padded_h), pad_index(width, plan.padded_w)
+    wys = axis_weights(plan.ys, plan.tile_h, plan.padded_h)
+    wxs = axis_weights(plan.xs, plan.tile_w, plan.padded_w)
+    out = np.zeros((height, width, out_channels), dtype=np.float32)
+    done = 0
+    for y0, wy in zip(plan.ys, wys, strict=True):
+        for x0, wx in zip(plan.xs, wxs, strict=True):
+            if cancel is not None and cancel():
+                raise Cancelled("Cancelled")
+            tile_in = extract_tile(image, row_src[y0 : y0 + plan.tile_h], col_src[x0 : x0 + plan.tile_w])
+            pred = fn(tile_in)
+            vh, vw = min(plan.tile_h, height - y0), min(plan.tile_w, width - x0)
+            if vh > 0 and vw > 0:
+                weight = wy[:vh, None, None] * wx[None, :vw, None]
+                if plan.count == 1:
+                    out[:] = pred[:vh, :vw]
+                else:
+                    out[y0 : y0 + vh, x0 : x0 + vw] += pred[:vh, :vw] * weight
+            done += 1
+            if progress is not None:
+                progress(done / plan.count)
+    return out
