@@ -1,0 +1,248 @@
+"""A polite HTTP session for crawling: robots.txt, spacing, retries with backoff, Cloudflare detection.
+
+``PoliteSession.get(url, api=True)`` is the only way the crawler talks to a site:
+
+* robots.txt of each origin is fetched once through the same session (same User-Agent and proxy) and
+  obeyed with ``urllib.robotparser``; a 404 allows everything, a 401/403 forbids everything;
+* API calls are spaced by at least ``delay`` seconds (default 1 s); a ``Retry-After`` (seconds or an HTTP
+  date) pushes the next request of any kind back at least that far;
+* 429, 5xx, timeouts and dropped connections are retried with exponential backoff and full jitter, up to
+  ``retries`` times; a ``Retry-After`` longer than ``max_retry_after`` or ``max_throttles`` throttled answers
+  in a row stop the crawl with :class:`ThrottledError`;
+* a Cloudflare challenge (403/503 with ``cf-mitigated: challenge`` or challenge markers in the page) stops at
+  once with :class:`ChallengeError`: a browser check cannot be passed by a polite client.
+
+``cancel()`` is polled while waiting, so a cancelled crawl never sleeps out a long backoff.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+import urllib.robotparser
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+from anisketch_desktop import __version__
+from anisketch_desktop.core.errors import AniSketchError, Cancelled
+
+CHALLENGE_MARKERS = ("cf-chl", "just a moment", "challenge-platform", "attention required! | cloudflare",
+                     "cf_chl_opt", "checking your browser")
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 524})
+
+
+class NetworkError(AniSketchError):
+    """The site could not be reached or answered with an error."""
+
+
+class ChallengeError(NetworkError):
+    """The site answered with a Cloudflare (or similar) browser challenge."""
+
+
+class ThrottledError(NetworkError):
+    """The site keeps asking us to slow down."""
+
+
+class RobotsDisallowedError(NetworkError):
+    """robots.txt forbids the URL for our User-Agent."""
+
+
+def user_agent(contact: str | None = None) -> str:
+    """The identifying User-Agent: ``AniSketch/<version>`` plus ``(+contact)`` when one is given."""
+    return f"AniSketch/{__version__}" + (f" (+{contact})" if contact else "")
+
+
+@dataclass
+class HttpOptions:
+    """Politeness settings; the defaults suit a public site, tests shrink the delays."""
+
+    user_agent: str = user_agent()
+    proxy: str | None = None
+    delay: float = 1.0  # seconds between API calls
+    download_delay: float = 0.25  # seconds between the starts of two downloads
+    timeout: float = 30.0  # connect and read timeout
+    retries: int = 5  # retries of one request on 429/5xx/timeouts
+    backoff: float = 2.0  # first backoff in seconds, doubled on each retry (with full jitter)
+    backoff_max: float = 120.0
+    max_retry_after: float = 600.0  # a longer Retry-After stops the crawl instead of waiting
+    max_throttles: int = 8  # throttled answers in a row (across requests) before stopping
+    obey_robots: bool = True
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def is_challenge(response: requests.Response, body: str) -> bool:
+    """True for a Cloudflare-style browser challenge or block page."""
+    if response.headers.get("cf-mitigated", "").lower() == "challenge":
+        return True
+    if response.status_code not in (403, 503):
+        return False
+    text = body[:65536].lower()
+    if any(marker in text for marker in CHALLENGE_MARKERS):
+        return True
+    return response.status_code == 403 and "cloudflare" in response.headers.get("server", "").lower()
+
+
+class PoliteSession:
+    """A ``requests.Session`` wrapper that obeys robots.txt, spaces requests and retries politely."""
+
+    def __init__(self, options: HttpOptions | None = None, cancel: Callable[[], bool] | None = None,
+                 rng: random.Random | None = None):
+        self.options = options or HttpOptions()
+        self.cancel = cancel
+        self.rng = rng or random.Random()
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = self.options.user_agent
+        if self.options.proxy:
+            self.session.proxies = {"http": self.options.proxy, "https": self.options.proxy}
+        self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._lock = threading.Lock()
+        self._next_at = {"api": 0.0, "download": 0.0}
+        self._throttles = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    # ------------------------------------------------------------------ waiting
+    def sleep(self, seconds: float) -> None:
+        """Sleep, polling ``cancel`` every 50 ms."""
+        end = time.monotonic() + seconds
+        while True:
+            if self.cancel and self.cancel():
+                raise Cancelled("Crawl cancelled.")
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.05))
+
+    def _wait_turn(self, kind: str) -> None:
+        spacing = self.options.delay if kind == "api" else self.options.download_delay
+        with self._lock:  # reserve a slot, then sleep outside the lock
+            now = time.monotonic()
+            start = max(now, self._next_at[kind])
+            self._next_at[kind] = start + spacing
+        self.sleep(start - now)
+
+    def _push_back(self, seconds: float) -> None:
+        """Nothing is sent before ``seconds`` from now (a Retry-After holds for every kind of request)."""
+        with self._lock:
+            until = time.monotonic() + seconds
+            for kind in self._next_at:
+                self._next_at[kind] = max(self._next_at[kind], until)
+
+    # ------------------------------------------------------------------ robots.txt
+    def allowed(self, url: str) -> bool:
+        if not self.options.obey_robots:
+            return True
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._robots:
+            self._robots[origin] = self._fetch_robots(origin)
+        return self._robots[origin].can_fetch(self.options.user_agent, url)
+
+    def _fetch_robots(self, origin: str) -> urllib.robotparser.RobotFileParser:
+        parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
+        response = self._request(origin + "/robots.txt", kind="api", headers=None, stream=False,
+                                 check_robots=False, accept={200, 401, 403, 404, 410})
+        if response.status_code in (401, 403):
+            parser.disallow_all = True
+        elif response.status_code >= 400:
+            parser.allow_all = True
+        else:
+            parser.parse(response.text.splitlines())
+        return parser
+
+    # ------------------------------------------------------------------ requests
+    def get(self, url: str, *, api: bool = True, headers: dict[str, str] | None = None,
+            stream: bool = False, accept: set[int] | None = None) -> requests.Response:
+        """GET ``url`` politely. Returns a response whose status is in ``accept`` (default: 2xx).
+
+        Raises RobotsDisallowedError, ChallengeError, ThrottledError, NetworkError or Cancelled.
+        """
+        if self.cancel and self.cancel():
+            raise Cancelled("Crawl cancelled.")
+        if not self.allowed(url):
+            raise RobotsDisallowedError(f"robots.txt of {urlsplit(url).netloc} does not allow {url}")
+        return self._request(url, kind="api" if api else "download", headers=headers, stream=stream,
+                             check_robots=True, accept=accept)
+
+    def _request(self, url, *, kind, headers, stream, check_robots, accept) -> requests.Response:
+        opts = self.options
+        attempt = 0
+        while True:
+            self._wait_turn(kind)
+            reason = None
+            wait = None
+            try:
+                response = self.session.get(url, headers=headers, stream=stream, timeout=opts.timeout)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                reason = f"{type(exc).__name__}"
+            else:
+                status = response.status_code
+                ok = status in accept if accept is not None else 200 <= status < 300
+                if status in (403, 503) or response.headers.get("cf-mitigated"):
+                    body = _peek_text(response)
+                    if is_challenge(response, body):
+                        response.close()
+                        raise ChallengeError(
+                            f"{urlsplit(url).netloc} answered with a browser challenge (Cloudflare). A "
+                            "crawler cannot pass it; try again later, use a mirror, or import pictures "
+                            "from a folder."
+                        )
+                if ok:
+                    if status != 429:
+                        self._throttles = 0
+                    return response
+                if status not in RETRY_STATUSES:
+                    response.close()
+                    raise NetworkError(f"{url} answered HTTP {status} {response.reason or ''}".rstrip())
+                reason = f"HTTP {status}"
+                wait = parse_retry_after(response.headers.get("Retry-After"))
+                response.close()
+                if status == 429 or wait is not None:
+                    self._throttles += 1
+                    if self._throttles >= opts.max_throttles:
+                        raise ThrottledError(
+                            f"{urlsplit(url).netloc} keeps asking to slow down ({self._throttles} throttled "
+                            "answers in a row); stopped. Try again later with a larger --delay."
+                        )
+                if wait is not None and wait > opts.max_retry_after:
+                    raise ThrottledError(
+                        f"{urlsplit(url).netloc} asks to wait {wait:.0f} s before the next request; stopped. "
+                        "Run the same command again later to resume."
+                    )
+            attempt += 1
+            if attempt > opts.retries:
+                raise NetworkError(f"{url} failed after {opts.retries} retries ({reason}).")
+            backoff = self.rng.uniform(0, min(opts.backoff_max, opts.backoff * 2 ** (attempt - 1)))
+            self._push_back(max(backoff, wait or 0.0))
+
+
+def _peek_text(response: requests.Response, limit: int = 65536) -> str:
+    """Up to ``limit`` characters of the body (enough to spot a challenge page) without consuming a stream."""
+    if not response.raw or getattr(response, "_content_consumed", False):
+        return response.text[:limit]
+    try:
+        content = response.content  # the body of an error page is small
+    except requests.RequestException:
+        return ""
+    return content[:limit].decode("utf-8", "replace")

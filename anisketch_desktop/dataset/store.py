@@ -1,0 +1,332 @@
+"""The dataset folder and its SQLite manifest.
+
+A dataset is a folder::
+
+    dataset.sqlite      manifest (WAL mode): images, crawl cursors, decision history
+    images/<id>.<ext>   pictures (crawled: id = post id; imported: id = "u" + 16 hex digits of the md5)
+    images/<id>.part    a download in progress (resumed with Range)
+    sketches/<id>.png   XDoG sketches (see pairs.py)
+    cache/thumbs/...    thumbnails (see thumbnails.py)
+
+One row per picture in ``images``: where it came from (a crawled post or an imported file), its download
+state (``pending`` -> ``done`` | ``failed`` | ``duplicate``), the file (relative path, md5, size), the sketch
+(path, parameters as JSON, clarity score) and the review decision (``approved``/``rejected``/NULL, ``stale``).
+``crawl_cursor`` holds, per site and query, the lowest post id already listed and whether the listing ended,
+so a killed crawl resumes where it stopped. Every write is one transaction; file paths are relative to the
+dataset folder so the folder can be moved. One connection is shared by the threads of a process (a lock
+serialises it); other processes may open the same dataset (WAL, 10 s busy timeout).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from anisketch_desktop.core.errors import AniSketchError
+
+DB_NAME = "dataset.sqlite"
+SCHEMA_VERSION = "1"
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS images(
+    id TEXT PRIMARY KEY,
+    origin TEXT NOT NULL CHECK (origin IN ('crawl', 'import')),
+    query TEXT,
+    post_id INTEGER UNIQUE,
+    post_md5 TEXT,
+    url TEXT,
+    expect_md5 TEXT,
+    expect_size INTEGER,
+    tags TEXT,
+    rating TEXT,
+    source TEXT,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed', 'duplicate')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    path TEXT,
+    md5 TEXT,
+    width INTEGER,
+    height INTEGER,
+    sketch_path TEXT,
+    sketch_params TEXT,
+    clarity REAL,
+    decision TEXT CHECK (decision IN ('approved', 'rejected')),
+    stale INTEGER NOT NULL DEFAULT 0,
+    decided_at REAL,
+    added_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS images_md5 ON images(md5) WHERE md5 IS NOT NULL;
+CREATE INDEX IF NOT EXISTS images_post_md5 ON images(post_md5);
+CREATE INDEX IF NOT EXISTS images_state ON images(state, query);
+CREATE TABLE IF NOT EXISTS crawl_cursor(
+    site TEXT NOT NULL,
+    query TEXT NOT NULL,
+    last_id INTEGER,
+    exhausted INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (site, query)
+);
+CREATE TABLE IF NOT EXISTS decision_log(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    old_decision TEXT,
+    old_stale INTEGER NOT NULL,
+    new_decision TEXT,
+    at REAL NOT NULL
+);
+"""
+
+
+class DatasetError(AniSketchError):
+    """The dataset folder or its manifest cannot be used."""
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    """One picture of the dataset (paths are relative to the dataset folder)."""
+
+    id: str
+    origin: str
+    state: str
+    path: str | None
+    md5: str | None
+    width: int | None
+    height: int | None
+    post_id: int | None
+    post_md5: str | None
+    url: str | None
+    expect_md5: str | None
+    expect_size: int | None
+    query: str | None
+    tags: str | None
+    source: str | None
+    attempts: int
+    error: str | None
+    sketch_path: str | None
+    sketch_params: str | None
+    clarity: float | None
+    decision: str | None
+    stale: bool
+
+
+_COLUMNS = [name for name in ImageRow.__dataclass_fields__]
+
+
+def check_id(image_id: str) -> str:
+    """``image_id`` if it is safe as a file name stem (letters, digits, ``_``, ``-``), else DatasetError."""
+    if not isinstance(image_id, str) or not _ID.match(image_id):
+        raise DatasetError(f"Not a valid image id: {image_id!r}")
+    return image_id
+
+
+class DatasetStore:
+    """The manifest of one dataset folder (created on first use)."""
+
+    def __init__(self, dataset_dir: str | Path, create: bool = True):
+        self.dir = Path(dataset_dir)
+        db = self.dir / DB_NAME
+        if not create and not db.exists():
+            raise DatasetError(f"{self.dir} is not a dataset (no {DB_NAME}); crawl or import pictures first.")
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self.images_dir.mkdir(exist_ok=True)
+            self.sketches_dir.mkdir(exist_ok=True)
+            self.conn = sqlite3.connect(db, timeout=10.0, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise DatasetError(f"Cannot open the dataset {self.dir}: {exc}") from None
+        self.conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        with self.transaction() as conn:
+            for statement in _statements(SCHEMA):  # executescript() would commit the transaction
+                conn.execute(statement)
+            version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if version is None:
+                conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            elif version[0] != SCHEMA_VERSION:
+                raise DatasetError(f"{self.dir} was made by a newer AniSketch (schema {version[0]}).")
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def images_dir(self) -> Path:
+        return self.dir / "images"
+
+    @property
+    def sketches_dir(self) -> Path:
+        return self.dir / "sketches"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.dir / "cache"
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    def __enter__(self) -> DatasetStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error)."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def abspath(self, relative: str | None) -> Path | None:
+        return None if relative is None else self.dir / relative
+
+    # ------------------------------------------------------------------ meta
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.query("SELECT value FROM meta WHERE key=?", (key,))
+        return row[0][0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def bind_site(self, site: str) -> None:
+        """Remember the site this dataset is crawled from; another site is refused (post ids would clash)."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key='site'").fetchone()
+            if row is None:
+                conn.execute("INSERT INTO meta VALUES ('site', ?)", (site,))
+            elif row[0] != site:
+                raise DatasetError(f"This dataset was crawled from {row[0]}; use another folder for {site}.")
+
+    # ------------------------------------------------------------------ rows
+    def image(self, image_id: str) -> ImageRow | None:
+        rows = self.query(f"SELECT {', '.join(_COLUMNS)} FROM images WHERE id=?", (image_id,))
+        return _row(rows[0]) if rows else None
+
+    def images(self, state: str | None = "done", where: str = "", params: Sequence = (),
+               order: str = "added_at, id") -> list[ImageRow]:
+        clauses = [c for c in ("state=?" if state else "", where) if c]
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM images"
+        if clauses:
+            sql += " WHERE " + " AND ".join(f"({c})" for c in clauses)
+        args = ([state] if state else []) + list(params)
+        return [_row(r) for r in self.query(f"{sql} ORDER BY {order}", args)]
+
+    def count(self, state: str | None = "done", query: str | None = None) -> int:
+        sql, args = "SELECT COUNT(*) FROM images WHERE 1", []
+        if state:
+            sql, args = sql + " AND state=?", args + [state]
+        if query is not None:
+            sql, args = sql + " AND query=?", args + [query]
+        return self.query(sql, args)[0][0]
+
+    def known_md5(self, md5: str) -> str | None:
+        """Id of a picture whose file or post has this md5, if any."""
+        rows = self.query("SELECT id FROM images WHERE md5=? OR post_md5=? LIMIT 1", (md5, md5))
+        return rows[0][0] if rows else None
+
+    # ------------------------------------------------------------------ crawl
+    def cursor(self, site: str, query: str) -> tuple[int | None, bool]:
+        """``(lowest post id listed so far, listing finished)`` for a query."""
+        sql = "SELECT last_id, exhausted FROM crawl_cursor WHERE site=? AND query=?"
+        rows = self.query(sql, (site, query))
+        return (rows[0][0], bool(rows[0][1])) if rows else (None, False)
+
+    def add_posts(self, site: str, query: str, rows: list[dict], last_id: int | None, exhausted: bool) -> int:
+        """Queue new posts and move the cursor in one transaction; returns how many rows were added."""
+        now = time.time()
+        added = 0
+        with self.transaction() as conn:
+            for row in rows:
+                exists = conn.execute(
+                    "SELECT 1 FROM images WHERE post_id=? OR md5=? OR post_md5=?",
+                    (row["post_id"], row["post_md5"], row["post_md5"]),
+                ).fetchone()
+                if exists:
+                    continue
+                conn.execute(
+                    "INSERT INTO images(id, origin, query, post_id, post_md5, url, expect_md5, expect_size,"
+                    " tags, rating, source, state, added_at, updated_at)"
+                    " VALUES (?, 'crawl', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                    (str(row["post_id"]), query, row["post_id"], row["post_md5"], row["url"],
+                     row.get("expect_md5"), row.get("expect_size"), row.get("tags"), row.get("rating"),
+                     row.get("source"), now, now),
+                )
+                added += 1
+            conn.execute(
+                "INSERT INTO crawl_cursor(site, query, last_id, exhausted, updated_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(site, query) DO UPDATE SET last_id=excluded.last_id,"
+                " exhausted=excluded.exhausted, updated_at=excluded.updated_at",
+                (site, query, last_id, int(exhausted), now),
+            )
+        return added
+
+    def mark_done(self, image_id: str, path: str, md5: str, width: int, height: int) -> bool:
+        """Record a verified file. Returns False (state ``duplicate``) when another picture has this md5."""
+        with self.transaction() as conn:
+            twin = conn.execute("SELECT id FROM images WHERE md5=? AND id<>?", (md5, image_id)).fetchone()
+            if twin:
+                conn.execute("UPDATE images SET state='duplicate', error=?, updated_at=? WHERE id=?",
+                             (f"same file as {twin[0]}", time.time(), image_id))
+                return False
+            conn.execute(
+                "UPDATE images SET state='done', path=?, md5=?, width=?, height=?, error=NULL, updated_at=?"
+                " WHERE id=?",
+                (path, md5, width, height, time.time(), image_id),
+            )
+        return True
+
+    def mark_failed(self, image_id: str, error: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE images SET state='failed', attempts=attempts+1, error=?, updated_at=? WHERE id=?",
+                (error, time.time(), image_id),
+            )
+
+    def retry_failed(self, query: str, max_attempts: int) -> int:
+        """Put failed downloads of ``query`` with fewer than ``max_attempts`` attempts back in the queue."""
+        with self.transaction() as conn:
+            return conn.execute(
+                "UPDATE images SET state='pending' WHERE state='failed' AND query=? AND attempts<?",
+                (query, max_attempts),
+            ).rowcount
+
+    # ------------------------------------------------------------------ import
+    def add_file(self, image_id: str, path: str, md5: str, width: int, height: int, source: str) -> None:
+        """Record an imported (already verified and copied) picture."""
+        now = time.time()
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO images(id, origin, source, state, path, md5, width, height, added_at,"
+                " updated_at) VALUES (?, 'import', ?, 'done', ?, ?, ?, ?, ?, ?)",
+                (check_id(image_id), source, path, md5, width, height, now, now),
+            )
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _row(row: sqlite3.Row) -> ImageRow:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["stale"] = bool(values["stale"])
+    return ImageRow(**values)
