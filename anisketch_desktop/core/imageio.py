@@ -1,0 +1,453 @@
+"""Read and write image files as numpy arrays (Pillow + OpenCV, no torch).
+
+Arrays follow the project convention: ``uint8`` (``uint16`` for 16-bit files), shape ``HxW`` (gray), ``HxWx3``
+(RGB) or ``HxWx4`` (RGBA). Reading checks the pixel count from the header before decoding, applies the EXIF
+orientation and turns every failure into an :class:`ImageReadError` naming the file. Writing goes to a
+temporary file in the target folder that is then renamed, and never replaces an existing file unless asked.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from anisketch_desktop.core.errors import (
+    ImageReadError,
+    ImageTooLargeError,
+    ImageWriteError,
+    OutputExistsError,
+)
+
+DEFAULT_MAX_PIXELS = 100_000_000
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
+    {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+)
+
+# Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; keep it in step with our own limit (which
+# read_image checks first, with a readable message). A caller that raises the limit raises Pillow's too.
+Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
+
+_PIL_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "BMP", "DIB", "TIFF", "GIF")
+_SAVE_FORMATS = {
+    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP",
+    ".tif": "TIFF", ".tiff": "TIFF",
+}
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# What Pillow's decoders raise on bad data, besides OSError ("image file is truncated", "broken data stream").
+_DECODE_ERRORS = (
+    OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, ZeroDivisionError,
+)
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read an image file; see :func:`decode_image` for the result. Non-ASCII paths work on every platform."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageReadError(f"{path.name}: no such file ({path})") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{path.name} is a folder, not an image file") from None
+    except PermissionError:
+        raise ImageReadError(f"{path.name}: permission denied") from None
+    except OSError as exc:
+        raise ImageReadError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
+    return decode_image(data, max_pixels=max_pixels, name=path.name)
+
+
+def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "image") -> np.ndarray:
+    """Decode PNG, JPEG, WebP, BMP, TIFF or GIF (first frame) bytes into a C-contiguous array.
+
+    Gray and bilevel images give ``HxW uint8``; RGB, YCbCr and CMYK give ``HxWx3``; anything with transparency
+    (RGBA, LA, palette with a transparent colour) gives ``HxWx4``; 16-bit gray gives ``HxW uint16`` and 16-bit
+    RGB(A) PNGs ``HxWx3``/``HxWx4 uint16``. Raises :class:`ImageTooLargeError` when the header announces more
+    than ``max_pixels`` pixels, and :class:`ImageReadError` for empty, corrupt, truncated or unsupported data.
+    """
+    if not data:
+        raise ImageReadError(f"{name}: the file is empty")
+    if max_pixels > (Image.MAX_IMAGE_PIXELS or 0):
+        Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        im = Image.open(io.BytesIO(data), formats=_PIL_FORMATS)
+    except UnidentifiedImageError:
+        raise ImageReadError(
+            f"{name}: not a PNG, JPEG, WebP, BMP, TIFF or GIF image (or the file is corrupt)"
+        ) from None
+    except Image.DecompressionBombError:
+        raise ImageTooLargeError(
+            f"{name} is larger than the limit of {_megapixels(max_pixels)} (set with --max-pixels)"
+        ) from None
+    except _DECODE_ERRORS as exc:
+        raise ImageReadError(f"{name}: the file is corrupt ({_reason(exc)})") from None
+    with im:
+        width, height = im.size
+        if width * height > max_pixels:
+            raise ImageTooLargeError(
+                f"{name} is {_megapixels(width * height)} ({width}x{height}); the limit is "
+                f"{_megapixels(max_pixels)} (set with --max-pixels)"
+            )
+        try:
+            if _is_png16_color(data):
+                array = _decode_png16_color(data, name)
+                return np.ascontiguousarray(_orient(array, _exif_orientation(im)))
+            im.load()
+            im = _exif_transpose(im)
+            return np.ascontiguousarray(_pil_to_array(im, name))
+        except MemoryError:
+            raise ImageReadError(f"{name}: not enough memory to decode {width}x{height} pixels") from None
+        except _DECODE_ERRORS as exc:
+            raise ImageReadError(f"{name}: the file is corrupt or truncated ({_reason(exc)})") from None
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.1f} MP" if pixels >= 100_000 else f"{pixels:,} pixels"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if "truncated" in text.lower():
+        return "the file is truncated"
+    return text.splitlines()[0][:120]
+
+
+def _pil_to_array(im: Image.Image, name: str) -> np.ndarray:
+    mode = im.mode
+    if mode in ("L", "RGB", "RGBA"):
+        return np.asarray(im)
+    if mode == "1":
+        return np.asarray(im.convert("L"))
+    if mode.startswith("I;16"):
+        return np.asarray(im).astype(np.uint16)
+    if mode == "I":
+        return np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
+    if mode == "F":
+        arr = np.nan_to_num(np.asarray(im, dtype=np.float32))
+        scale = 65535.0 if float(arr.max(initial=0.0)) <= 1.0 else 1.0
+        return np.clip(arr * scale + 0.5, 0, 65535).astype(np.uint16)
+    if mode in ("LA", "La", "PA", "RGBa"):
+        return np.asarray(im.convert("RGBA"))
+    if mode == "P":
+        return np.asarray(im.convert("RGBA" if "transparency" in im.info else "RGB"))
+    if mode in ("RGBX", "CMYK", "YCbCr"):
+        return np.asarray(im.convert("RGB"))
+    raise ImageReadError(f"{name}: unsupported colour mode {mode}")
+
+
+def _is_png16_color(data: bytes) -> bool:
+    """True for a 16-bit truecolour (with or without alpha) PNG, which Pillow would cut to 8 bits."""
+    return data[:8] == _PNG_SIGNATURE and len(data) > 25 and data[12:16] == b"IHDR" and data[24] == 16 and (
+        data[25] in (2, 6)
+    )
+
+
+def _decode_png16_color(data: bytes, name: str) -> np.ndarray:
+    array = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is None or array.ndim != 3:
+        raise ImageReadError(f"{name}: the file is corrupt or truncated")
+    code = cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
+    return cv2.cvtColor(array, code)
+
+
+def _exif_orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not make a readable picture unreadable
+        return 1
+
+
+def _exif_transpose(im: Image.Image) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(im)
+    except Exception:  # noqa: BLE001 - same: keep the pixels, drop the broken orientation tag
+        return im
+
+
+def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an ``HxW[xC]`` array, as ``PIL.ImageOps.exif_transpose`` does."""
+    if orientation == 2:
+        return array[:, ::-1]
+    if orientation == 3:
+        return array[::-1, ::-1]
+    if orientation == 4:
+        return array[::-1]
+    if orientation == 5:
+        return array.swapaxes(0, 1)
+    if orientation == 6:
+        return np.rot90(array, -1)
+    if orientation == 7:
+        return np.rot90(array, 2).swapaxes(0, 1)
+    if orientation == 8:
+        return np.rot90(array, 1)
+    return array
+
+
+# ----------------------------------------------------------------------------------------- conversions
+
+
+def _scale_of(arr: np.ndarray) -> float:
+    if arr.dtype == np.uint8:
+        return 1.0 / 255.0
+    if arr.dtype == np.uint16:
+        return 1.0 / 65535.0
+    if arr.dtype == np.bool_ or np.issubdtype(arr.dtype, np.floating):
+        return 1.0
+    raise TypeError(f"unsupported image dtype {arr.dtype} (expected uint8, uint16, bool or float)")
+
+
+def _to_float(arr: np.ndarray) -> np.ndarray:
+    scale = _scale_of(arr)
+    out = arr.astype(np.float32)
+    if scale != 1.0:
+        out *= scale
+    else:
+        np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+def to_float_rgb(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(HxWx3 float32 RGB in [0, 1], HxW float32 alpha or None)`` from any image array.
+
+    Gray (``HxW``, ``HxWx1``) is repeated into three channels; ``HxWx2`` is gray + alpha; ``HxWx4`` is RGBA.
+    Colour is returned as stored (not premultiplied, not composited).
+    """
+    arr = _to_float(np.asarray(image))
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
+        raise ValueError(f"expected an HxW, HxWx1, HxWx2, HxWx3 or HxWx4 image, got shape {arr.shape}")
+    channels = arr.shape[2]
+    alpha = np.ascontiguousarray(arr[..., channels - 1]) if channels in (2, 4) else None
+    colour = arr[..., :3] if channels >= 3 else np.repeat(arr[..., :1], 3, axis=2)
+    return np.ascontiguousarray(colour), alpha
+
+
+def to_float_gray(image: np.ndarray) -> np.ndarray:
+    """``HxW float32`` Rec. 601 luma in [0, 1]; transparent pixels are composited over white (paper)."""
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        return np.ascontiguousarray(_to_float(arr))
+    rgb, alpha = to_float_rgb(arr)
+    gray = rgb[..., 0] if arr.shape[2] <= 2 else rgb @ _LUMA
+    gray = np.ascontiguousarray(gray, dtype=np.float32)
+    if alpha is not None:
+        gray = gray * alpha + (1.0 - alpha)
+    return gray
+
+
+def to_uint8(arr_float: np.ndarray) -> np.ndarray:
+    """Clip float [0, 1] values and round to ``uint8`` (any shape); ``uint8`` passes, ``uint16`` is scaled."""
+    arr = np.asarray(arr_float)
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr)
+    if arr.dtype == np.uint16:
+        return ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    out = np.multiply(arr, 255.0, dtype=np.float32)
+    out += 0.5
+    np.clip(out, 0.0, 255.0, out=out)
+    return out.astype(np.uint8)
+
+
+def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
+    """``HxWx3 uint8`` RGB from any image array; transparent pixels are composited over white."""
+    rgb, alpha = to_float_rgb(image)
+    if alpha is not None:
+        rgb = rgb * alpha[..., None] + (1.0 - alpha[..., None])
+    return to_uint8(rgb)
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+
+def save_image(
+    path: str | os.PathLike, image: np.ndarray, *, overwrite: bool = False, quality: int = 95
+) -> Path:
+    """Write ``image`` to ``path`` atomically; the format comes from the suffix. Returns the final path.
+
+    ``uint8`` gray/gray+alpha/RGB/RGBA go everywhere; ``uint16`` stays 16-bit in PNG and TIFF and is reduced
+    to 8 bits for JPEG, WebP and BMP. JPEG has no alpha, so transparent pixels are composited over white.
+    ``quality`` is the JPEG/WebP quality; WebP at ``quality >= 100`` is lossless. Missing parent folders are
+    created. Raises :class:`OutputExistsError` if the file exists and ``overwrite`` is false, and
+    :class:`ImageWriteError` for unknown suffixes and failed writes (no temporary file is left behind).
+    """
+    path = Path(path)
+    fmt = _SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ImageWriteError(
+            f"{path.name}: unknown output format {path.suffix or '(no suffix)'}; "
+            f"use one of {', '.join(sorted(set(_SAVE_FORMATS)))}"
+        )
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists (pass overwrite to replace it)")
+    payload = _encode(np.asarray(image), fmt, quality, path.name)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImageWriteError(f"cannot create the folder {path.parent}: {exc.strerror or exc}") from None
+    _write_atomic(path, payload, overwrite)
+    return path
+
+
+def _encode(image: np.ndarray, fmt: str, quality: int, name: str) -> bytes:
+    if image.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"save_image takes uint8 or uint16 arrays, not {image.dtype} (convert with to_uint8)")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (2, 3, 4)) or 0 in image.shape:
+        raise ValueError(f"cannot save an image of shape {image.shape}")
+    if image.dtype == np.uint16:
+        if fmt in ("PNG", "TIFF"):
+            return _encode_cv2_16(image, fmt, name)
+        image = to_uint8(image)
+    if fmt == "JPEG" and image.ndim == 3 and image.shape[2] in (2, 4):
+        image = _over_white(image)
+    if fmt in ("BMP", "WEBP") and image.ndim == 3 and image.shape[2] == 2:
+        image = np.concatenate([np.repeat(image[..., :1], 3, axis=2), image[..., 1:]], axis=2)
+    mode = {2: "L", 3: None}.get(image.ndim)
+    if image.ndim == 3:
+        mode = {2: "LA", 3: "RGB", 4: "RGBA"}[image.shape[2]]
+    pil = Image.fromarray(np.ascontiguousarray(image), mode=mode)
+    options: dict = {}
+    if fmt == "JPEG":
+        options = {"quality": int(quality), "subsampling": 0 if quality >= 90 else 2, "optimize": True}
+    elif fmt == "WEBP":
+        options = {"lossless": True, "quality": 100} if quality >= 100 else {"quality": int(quality)}
+    elif fmt == "TIFF":
+        options = {"compression": "tiff_lzw"}
+    elif fmt == "PNG":
+        options = {"compress_level": 6}
+    buffer = io.BytesIO()
+    try:
+        pil.save(buffer, format=fmt, **options)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ImageWriteError(f"{name}: cannot encode as {fmt} ({exc})") from None
+    return buffer.getvalue()
+
+
+def _over_white(image: np.ndarray) -> np.ndarray:
+    colour = image[..., :-1].astype(np.float32)
+    alpha = image[..., -1:].astype(np.float32) / 255.0
+    out = colour * alpha + 255.0 * (1.0 - alpha)
+    out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return out[..., 0] if out.shape[2] == 1 else out
+
+
+def _encode_cv2_16(image: np.ndarray, fmt: str, name: str) -> bytes:
+    if image.ndim == 3:
+        if image.shape[2] == 2:
+            image = np.concatenate([np.repeat(image[..., :1], 3, axis=2), image[..., 1:]], axis=2)
+        code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
+        image = cv2.cvtColor(image, code)
+    ok, buffer = cv2.imencode(".png" if fmt == "PNG" else ".tiff", np.ascontiguousarray(image))
+    if not ok:
+        raise ImageWriteError(f"{name}: cannot encode a 16-bit {fmt}")
+    return buffer.tobytes()
+
+
+def _write_atomic(path: Path, payload: bytes, overwrite: bool) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(tmp, flags, 0o666)  # the umask applies, as for any new file
+    except OSError as exc:
+        raise ImageWriteError(f"cannot write {path.name} in {path.parent}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _publish_new(tmp, path)
+    except OutputExistsError:
+        raise
+    except OSError as exc:
+        raise ImageWriteError(f"cannot write {path.name} in {path.parent}: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+
+def _publish_new(tmp: Path, path: Path) -> None:
+    """Move ``tmp`` to ``path`` only if ``path`` does not exist (a hard link fails atomically if it does)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise OutputExistsError(f"{path} exists (pass overwrite to replace it)") from None
+    except OSError:  # no hard links on this filesystem: check, then rename
+        if path.exists():
+            raise OutputExistsError(f"{path} exists (pass overwrite to replace it)") from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()
+
+
+# --------------------------------------------------------------------------------------------- listing
+
+
+def iter_image_files(inputs: Iterable[str | os.PathLike], recursive: bool = False) -> list[tuple[Path, Path]]:
+    """``(file, relative path)`` for every image file in ``inputs`` (files and folders), in a stable order.
+
+    Files given directly keep their order and pair with their bare name; a folder contributes its image files
+    sorted by relative path (sub-folders too when ``recursive``). Hidden files and folders inside a folder,
+    and files without an image suffix, are skipped; a file listed twice appears once. A missing input raises
+    :class:`ImageReadError`.
+    """
+    found: list[tuple[Path, Path]] = []
+    seen: set[Path] = set()
+    for item in inputs:
+        root = Path(item)
+        if root.is_dir():
+            entries = sorted(_scan_folder(root, recursive), key=_sort_key)
+            candidates = [(root / rel, rel) for rel in entries]
+        elif root.is_file():
+            candidates = [(root, Path(root.name))] if root.suffix.lower() in SUPPORTED_SUFFIXES else []
+        else:
+            raise ImageReadError(f"{root}: no such file or folder")
+        for file, rel in candidates:
+            key = Path(os.path.normcase(os.path.abspath(file)))
+            if key not in seen:
+                seen.add(key)
+                found.append((file, rel))
+    return found
+
+
+def _sort_key(rel: Path) -> tuple[str, str]:
+    return rel.as_posix().casefold(), rel.as_posix()
+
+
+def _scan_folder(root: Path, recursive: bool) -> list[Path]:
+    rels: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        base = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not _is_hidden(base / d)) if recursive else []
+        for name in files:
+            file = base / name
+            if file.suffix.lower() in SUPPORTED_SUFFIXES and not _is_hidden(file):
+                rels.append(file.relative_to(root))
+    return rels
+
+
+def _is_hidden(path: Path) -> bool:
+    if path.name.startswith("."):
+        return True
+    try:
+        attributes = getattr(os.stat(path, follow_symlinks=False), "st_file_attributes", 0)
+    except OSError:
+        return False
+    return bool(attributes & getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 0))
