@@ -114,7 +114,7 @@ def _fetch(session, url, part: Path, chunk_size, expect_size, cancel) -> int:
         if mode == "wb":
             offset = 0
         written = offset
-        with open(part, mode) as out:
+        with open(part, mode, buffering=0) as out:  # unbuffered: a killed process keeps what arrived
             for chunk in response.iter_content(chunk_size):
                 out.write(chunk)
                 written += len(chunk)
