@@ -29,32 +29,22 @@ def _alpha(image: np.ndarray) -> np.ndarray | None:
     return np.clip(alpha.astype(np.float32), 0.0, 1.0)
 
 
-def _on_white(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
-    """Composite float colour (``HxW`` or ``HxWx3``) over white paper, in place."""
-    if alpha is None:
-        return colour
-    a = alpha if colour.ndim == 2 else alpha[..., None]
-    colour *= a
-    colour += 1.0 - a
-    return colour
-
-
 def _float_rgb(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(float RGB composited over white paper, alpha or None)``."""
     from anisketch_desktop.core.imageio import to_float_rgb
 
-    alpha = _alpha(image)
-    colour = image[..., :-1] if alpha is not None else image
-    return _on_white(np.array(to_float_rgb(colour), dtype=np.float32), alpha), alpha
+    rgb, alpha = to_float_rgb(image)  # a fresh array: safe to composite in place
+    if alpha is not None:
+        rgb *= alpha[..., None]
+        rgb += 1.0 - alpha[..., None]
+    return rgb, alpha
 
 
 def _float_gray(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(float gray composited over white paper, alpha or None)``."""
     from anisketch_desktop.core.imageio import to_float_gray
 
-    alpha = _alpha(image)
-    colour = image[..., :-1] if alpha is not None else image
-    if colour.ndim == 3 and colour.shape[2] == 1:
-        colour = colour[..., 0]
-    return _on_white(np.array(to_float_gray(colour), dtype=np.float32), alpha), alpha
+    return to_float_gray(image), _alpha(image)
 
 
 def _uint8(image: np.ndarray) -> np.ndarray:

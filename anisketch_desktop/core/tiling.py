@@ -35,17 +35,21 @@ def pad_index(length: int, padded: int) -> np.ndarray:
     return np.minimum(idx, length - 1)
 
 
-def tile_starts(length: int, tile: int, overlap: int, multiple: int) -> list[int]:
-    """Starts of the fewest tiles of size ``tile`` covering ``length`` with >= ``overlap`` between neighbours.
+def axis_tiles(length: int, tile: int, overlap: int, multiple: int) -> tuple[int, list[int]]:
+    """``(size, starts)`` of the fewest tiles no longer than ``tile`` that cover ``length`` with neighbours
+    overlapping by at least ``overlap``; sizes are equal and as small as that allows (a 1088-pixel side with
+    1024-pixel tiles gets two 576-pixel tiles, not two of 1024), starts are spread evenly.
 
-    Tiles are spread evenly; starts are multiples of ``multiple`` (``length`` and ``tile`` are assumed to be).
+    Works in units of ``multiple``: ``length`` and ``tile`` are multiples of it, and so are sizes and starts.
     """
-    if tile >= length:
-        return [0]
-    count = 1 + -(-(length - tile) // max(1, tile - overlap))
-    span = length - tile
-    starts = [(i * span // (count - 1)) // multiple * multiple for i in range(count)]
-    return sorted(set(starts))
+    units, tile_units = length // multiple, max(1, tile // multiple)
+    if tile_units >= units:
+        return length, [0]
+    ov = min(-(-overlap // multiple), tile_units - 1)
+    count = 1 + -(-(units - tile_units) // (tile_units - ov))
+    size = -(-(units + (count - 1) * ov) // count)
+    starts = [round(i * (units - size) / (count - 1)) for i in range(count)]
+    return size * multiple, [s * multiple for s in starts]
 
 
 def _ramp(n: int) -> np.ndarray:
@@ -94,16 +98,11 @@ def plan_tiles(height: int, width: int, multiple: int, tile: int | None, overlap
     if height < 1 or width < 1:
         raise ValueError(f"image must be at least 1x1, got {width}x{height}")
     padded_h, padded_w = round_up(height, multiple), round_up(width, multiple)
-    if tile is None:
-        tile_h, tile_w, overlap = padded_h, padded_w, 0
-    else:
-        side = round_up(tile, multiple)
-        tile_h, tile_w = min(side, padded_h), min(side, padded_w)
-        overlap = min(max(0, overlap), side // 2)
-    return TilePlan(
-        height, width, padded_h, padded_w, tile_h, tile_w,
-        tile_starts(padded_h, tile_h, overlap, multiple), tile_starts(padded_w, tile_w, overlap, multiple),
-    )
+    side = max(padded_h, padded_w) if tile is None else round_up(tile, multiple)
+    overlap = min(max(0, overlap), side // 2)
+    tile_h, ys = axis_tiles(padded_h, side, overlap, multiple)
+    tile_w, xs = axis_tiles(padded_w, side, overlap, multiple)
+    return TilePlan(height, width, padded_h, padded_w, tile_h, tile_w, ys, xs)
 
 
 def extract_tile(image: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
