@@ -1,0 +1,120 @@
+"""``anisketch`` end to end in a temporary folder: real files in, real files out."""
+
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from anisketch_desktop.cli import main
+from anisketch_desktop.core.imageio import read_image
+from anisketch_desktop.self_test import sample_picture
+
+
+@pytest.fixture
+def pictures(tmp_path):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    img = sample_picture(96, 128)
+    cv2.imwrite(str(src / "a.png"), img[..., ::-1])
+    cv2.imwrite(str(src / "sub" / "b.jpg"), img[::-1, :, ::-1])
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    (src / "notes.txt").write_text("not an image")
+    return src
+
+
+def test_xdog_auto_writes_a_sketch(pictures, tmp_path):
+    out = tmp_path / "out"
+    assert main(["sketch", str(pictures / "a.png"), "-o", str(out), "--engine", "xdog", "--auto", "-q"]) == 0
+    result = read_image(out / "a_sketch.png")
+    assert result.shape == (96, 128)
+    ink = (result < 128).mean()
+    assert 0.005 < ink < 0.5
+
+
+def test_unet_path_with_given_model(pictures, tmp_path, tiny_sketch_model):
+    out = tmp_path / "out"
+    code = main(["sketch", str(pictures / "a.png"), "-o", str(out), "--model", str(tiny_sketch_model), "-q"])
+    assert code == 0
+    assert read_image(out / "a_sketch.png").shape == (96, 128)
+
+
+def test_colorize_and_style_with_given_models(pictures, tmp_path, tiny_sketch_model, tiny_colorize_model):
+    out = tmp_path / "out"
+    assert main(["colorize", str(pictures / "a.png"), "-o", str(out), "--model", str(tiny_colorize_model)]) == 0
+    assert read_image(out / "a_color.png").shape == (96, 128, 3)
+    code = main(["style", str(pictures / "a.png"), "-o", str(out), "--model", str(tiny_colorize_model),
+                 "--sketch-model", str(tiny_sketch_model)])
+    assert code == 0
+    assert read_image(out / "a_style.png").shape == (96, 128, 3)
+
+
+def test_bad_file_is_skipped_and_batch_goes_on(pictures, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["xdog", str(pictures), "-o", str(out), "--recursive", "-q"])
+    assert code == 1  # something failed
+    assert (out / "a_sketch.png").is_file()
+    assert (out / "sub" / "b_sketch.png").is_file()  # folder structure kept
+    assert not (out / "broken_sketch.png").exists()
+    err = capsys.readouterr().err
+    assert "broken.png" in err and "2 written" in err and "1 failed" in err
+    assert not list(out.rglob("*.part")) and not list(out.rglob(".*"))
+
+
+def test_existing_outputs_are_kept_unless_overwrite(pictures, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "a_sketch.png"
+    target.write_bytes(b"user's file")
+    assert main(["xdog", str(pictures / "a.png"), "-o", str(out), "-q"]) == 0
+    assert target.read_bytes() == b"user's file"
+    assert "exists" in capsys.readouterr().err
+    assert main(["xdog", str(pictures / "a.png"), "-o", str(out), "-q", "--overwrite"]) == 0
+    assert read_image(target).shape == (96, 128)
+
+
+def test_non_recursive_folder_and_template(pictures, tmp_path):
+    out = tmp_path / "out"
+    main(["xdog", str(pictures), "-o", str(out), "-q", "--name", "{stem}.lines.png", "--preset", "pencil"])
+    assert (out / "a.lines.png").is_file()
+    assert not (out / "sub").exists()
+
+
+def test_transparent_lines_keep_alpha(pictures, tmp_path):
+    out = tmp_path / "out"
+    assert main(["xdog", str(pictures / "a.png"), "-o", str(out), "--transparent", "-q"]) == 0
+    rgba = read_image(out / "a_sketch.png")
+    assert rgba.shape == (96, 128, 4)
+    alpha = rgba[..., 3]
+    assert (alpha == 0).mean() > 0.3  # paper is see-through
+    assert (alpha > 200).any()  # lines are opaque
+
+
+def test_unknown_preset_and_missing_input_are_clear(tmp_path, capsys):
+    assert main(["xdog", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o")]) == 1
+    assert "nope.png" in capsys.readouterr().err
+    (tmp_path / "x.png").write_bytes(b"")
+    assert main(["xdog", str(tmp_path / "x.png"), "-o", str(tmp_path / "o"), "--preset", "zzz"]) == 2
+    assert "zzz" in capsys.readouterr().err
+
+
+def test_help_and_version_from_the_console_script():
+    out = subprocess.run([sys.executable, "-m", "anisketch_desktop.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "sketch" in out.stdout and "colorize" in out.stdout
+    ver = subprocess.run([sys.executable, "-m", "anisketch_desktop.cli", "--version"], capture_output=True,
+                         text=True)
+    assert ver.stdout.startswith("anisketch 0.")
+    sub = subprocess.run([sys.executable, "-m", "anisketch_desktop.cli", "sketch", "--help"],
+                         capture_output=True, text=True)
+    assert "--transparent" in sub.stdout and "--recursive" in sub.stdout
+
+
+def test_sketch_output_is_the_sketch_of_the_input(pictures, tmp_path):
+    """Pixels, not just files: the CLI output equals the pipeline's XDoG sketch of the same picture."""
+    from anisketch_desktop.core import pipeline
+
+    out = tmp_path / "out"
+    main(["xdog", str(pictures / "a.png"), "-o", str(out), "-q"])
+    expected = pipeline.sketch(read_image(pictures / "a.png"), engine="xdog")
+    assert np.array_equal(read_image(out / "a_sketch.png"), expected)
