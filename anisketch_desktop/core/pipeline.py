@@ -78,7 +78,7 @@ def _xdog_params(xdog_params):
     from anisketch_desktop.core import xdog
 
     if xdog_params is None:
-        return xdog.XDoGParams()
+        return xdog.PRESETS["default"]
     if isinstance(xdog_params, str):
         if xdog_params not in xdog.PRESETS:
             raise AniSketchError(
@@ -128,22 +128,22 @@ def sketch(
         raise AniSketchError(f"Unknown sketch engine {engine!r}; use one of: {', '.join(ENGINES)}")
     from anisketch_desktop.core import xdog
 
-    rgb, alpha = _float_rgb(image)
-    if engine == "xdog":
+    if engine == "xdog":  # xdog reads any image array and puts transparent pixels on white paper itself
         if auto:
-            params, _score = xdog.auto_tune(rgb, progress=_sub_progress(progress, 0.0, 0.9), cancel=cancel)
+            params, _score = xdog.auto_tune(image, progress=_sub_progress(progress, 0.0, 0.9), cancel=cancel)
         else:
             params = _xdog_params(xdog_params)
-        gray = xdog.xdog(rgb, params, speck_size=speck_size)
+        gray = xdog.xdog(image, params, speck_size=speck_size)
         if progress is not None:
             progress(1.0)
     else:
         eng = _engine_for(model, "sketch", device, tile)
+        rgb, _ = _float_rgb(image)
         gray = eng.run(rgb, progress=progress, cancel=cancel)[..., 0]
         del rgb
         if speck_size > 0:
             gray = xdog.remove_specks(gray, speck_size)
-    return _compose_sketch(gray, alpha, transparent)
+    return _compose_sketch(gray, _alpha(image), transparent)
 
 
 def colorize(
