@@ -1,0 +1,194 @@
+"""The picture on the canvas and its result: loading, running a mode, the live XDoG preview, Auto.
+
+Every step runs through a ``TaskRunner`` (latest request wins); this object never touches a widget, it
+emits signals the window turns into canvas updates, status lines and dialogs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from anisketch_desktop.gui import backend
+from anisketch_desktop.gui.imaging import Pyramid, build_pyramid, downscale
+from anisketch_desktop.gui.workers import TaskRunner
+
+PREVIEW_SIDE = 1024  # the live XDoG preview works on a copy this large
+PREVIEW_DELAY_MS = 250
+
+
+@dataclass
+class Source:
+    path: Path | None  # None for pasted / dropped image data
+    name: str
+    image: np.ndarray  # as read (full resolution)
+    pyramid: Pyramid
+    preview: np.ndarray  # downscaled copy for the live XDoG preview
+
+
+@dataclass
+class Result:
+    mode: str
+    image: np.ndarray | None  # full resolution; None while only a preview exists
+    pyramid: Pyramid
+    info: backend.RunInfo | None
+
+
+def load_source(item: Path | np.ndarray, name: str, *, state) -> Source:
+    if isinstance(item, np.ndarray):
+        image, path = item, None
+    else:
+        from anisketch_desktop.core import imageio
+
+        image, path = imageio.read_image(item), Path(item)
+    state.check()
+    pyramid = build_pyramid(image)
+    state.check()
+    return Source(path, name, image, pyramid, downscale(image, PREVIEW_SIDE))
+
+
+def run_mode(image: np.ndarray, opts: backend.ProcessOptions, *, state) -> Result:
+    out, info = backend.process(image, opts, progress=state.progress, cancel=state.cancelled)
+    state.check()
+    return Result(opts.mode, out, build_pyramid(out), info)
+
+
+def run_preview(source: Source, values: dict, transparent: bool, speck_size: int, *, state) -> Result:
+    full = source.preview is source.image
+    factor = source.preview.shape[1] / source.image.shape[1]
+    specks = round(speck_size * factor * factor)
+    out = backend.xdog_preview(source.preview, values, transparent, specks, cancel=state.cancelled)
+    state.check()
+    pyramid = build_pyramid(out, full_size=(source.image.shape[1], source.image.shape[0]))
+    return Result("xdog", out if full else None, pyramid, None)
+
+
+def run_auto(preview: np.ndarray, *, state) -> tuple[dict, float]:
+    return backend.xdog_auto(preview, progress=state.progress, cancel=state.cancelled)
+
+
+class ImageSession(QObject):
+    source_changed = Signal(object)  # Source
+    result_changed = Signal(object)  # Result or None
+    busy_changed = Signal(str)  # "" when idle
+    failed = Signal(str, str)  # title, readable reason
+    run_finished = Signal(object)  # Result (with RunInfo)
+    auto_finished = Signal(dict)
+    auto_progress = Signal(float)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.source: Source | None = None
+        self.result: Result | None = None
+        self._loader = TaskRunner(self, latest_wins=True, name="load")
+        self._runner = TaskRunner(self, latest_wins=True, name="run")
+        self._previewer = TaskRunner(self, latest_wins=True, name="preview")
+        self._auto = TaskRunner(self, latest_wins=True, name="auto")
+        self._loader.started.connect(lambda tag: self.busy_changed.emit(f"Opening {tag}…"))
+        self._loader.succeeded.connect(self._on_loaded)
+        self._loader.failed.connect(lambda tag, reason: self.failed.emit(f"Could not open {tag}", reason))
+        self._loader.finished.connect(self._idle)
+        self._runner.progress.connect(self._on_run_progress)
+        self._runner.succeeded.connect(self._on_run_done)
+        self._runner.failed.connect(
+            lambda tag, reason: self.failed.emit(f"{backend.MODES[tag[0]]} failed", reason)
+        )
+        self._runner.cancelled.connect(lambda tag: self.busy_changed.emit(""))
+        self._runner.finished.connect(self._idle)
+        self._previewer.succeeded.connect(self._on_preview_done)
+        self._previewer.failed.connect(lambda tag, reason: self.failed.emit("XDoG preview failed", reason))
+        self._auto.progress.connect(lambda tag, f: self.auto_progress.emit(f))
+        self._auto.succeeded.connect(lambda tag, result: self.auto_finished.emit(result[0]))
+        self._auto.failed.connect(lambda tag, reason: self.failed.emit("Auto XDoG failed", reason))
+        self._auto.finished.connect(lambda tag: self.auto_progress.emit(-1.0))
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(PREVIEW_DELAY_MS)
+        self._preview_timer.timeout.connect(self._start_preview)
+        self._preview_args: tuple | None = None
+        self._preview_wanted = False
+
+    # ------------------------------------------------------------------ loading
+    def open_path(self, path: Path) -> None:
+        self._loader.submit(Path(path).name, load_source, Path(path), Path(path).name)
+
+    def open_array(self, image: np.ndarray, name: str = "pasted picture") -> None:
+        self._loader.submit(name, load_source, image, name)
+
+    def _on_loaded(self, tag, source: Source) -> None:
+        self._runner.cancel_all()
+        self._previewer.cancel_all()
+        self._auto.cancel_all()
+        self.source, self.result = source, None
+        self.source_changed.emit(source)
+        self.result_changed.emit(None)
+
+    # ------------------------------------------------------------------ running
+    def is_running(self) -> bool:
+        return self._runner.is_busy()
+
+    def run(self, opts: backend.ProcessOptions) -> bool:
+        if self.source is None:
+            return False
+        self.busy_changed.emit(f"{backend.MODES[opts.mode]}… 0%")
+        self._runner.submit((opts.mode, id(self.source)), run_mode, self.source.image, opts)
+        return True
+
+    def cancel(self) -> None:
+        self._runner.cancel_all()
+        self._auto.cancel_all()
+
+    def _on_run_progress(self, tag: tuple, fraction: float) -> None:
+        self.busy_changed.emit(f"{backend.MODES[tag[0]]}… {fraction:.0%}")
+
+    def _on_run_done(self, tag: tuple, result: Result) -> None:
+        if self.source is None or tag[1] != id(self.source):
+            return  # finished for a picture that has since been replaced
+        self._preview_wanted = False
+        self.result = result
+        self.result_changed.emit(result)
+        self.run_finished.emit(result)
+
+    def _idle(self, *args) -> None:
+        if not self._runner.is_busy() and not self._loader.is_busy():
+            self.busy_changed.emit("")
+
+    def clear_result(self) -> None:
+        self._previewer.cancel_all()
+        self._preview_timer.stop()
+        self._preview_wanted = False
+        self.result = None
+        self.result_changed.emit(None)
+
+    # ------------------------------------------------------------------ XDoG preview
+    def request_preview(self, values: dict, transparent: bool, speck_size: int) -> None:
+        """Debounced: the preview renders ``PREVIEW_DELAY_MS`` after the last change."""
+        if self.source is None:
+            return
+        self._preview_args = (dict(values), transparent, speck_size)
+        self._preview_wanted = True
+        self._preview_timer.start()
+
+    def _start_preview(self) -> None:
+        if self.source is None or self._preview_args is None:
+            return
+        self._previewer.submit(id(self.source), run_preview, self.source, *self._preview_args)
+
+    def _on_preview_done(self, tag, result: Result) -> None:
+        if self._preview_wanted and self.source is not None and tag == id(self.source):
+            self.result = result
+            self.result_changed.emit(result)
+
+    def auto_tune(self) -> bool:
+        if self.source is None:
+            return False
+        self._auto.submit("auto", run_auto, self.source.preview)
+        return True
+
+    def shutdown(self) -> None:
+        self._preview_timer.stop()
+        for runner in (self._loader, self._runner, self._previewer, self._auto):
+            runner.shutdown()

@@ -1,0 +1,214 @@
+"""The side panel: mode, models, line options, XDoG parameters, device, and the Run / Add to queue buttons."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from anisketch_desktop.gui.backend import MODES, ProcessOptions
+from anisketch_desktop.gui.settings import Settings
+from anisketch_desktop.gui.xdog_panel import XDoGPanel
+
+DEVICES = {"auto": "Auto (GPU if usable)", "cuda": "CUDA (NVIDIA GPU)", "cpu": "CPU"}
+MODE_TIPS = {
+    "sketch": "Clean line art from the U-Net model",
+    "xdog": "Line art from the XDoG filter, tuned live (no neural network)",
+    "colorize": "Colour line art with the colorize model",
+    "style": "Sketch the picture, then colorize the sketch",
+}
+
+
+class OptionsPanel(QWidget):
+    mode_changed = Signal(str)
+    options_changed = Signal()
+    line_options_changed = Signal()
+    run_requested = Signal()
+    enqueue_requested = Signal()
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.xdog_panel = XDoGPanel(self)
+        self._build()
+        self.restore_state()
+        self._sync_visibility()
+
+    def _build(self) -> None:
+        self.mode_group = QButtonGroup(self)
+        self.mode_group.setExclusive(True)
+        modes_box = QGroupBox("Mode")
+        grid = QGridLayout(modes_box)
+        self.mode_buttons: dict[str, QPushButton] = {}
+        for i, (key, text) in enumerate(MODES.items()):
+            button = QPushButton(text)
+            button.setCheckable(True)
+            button.setToolTip(f"{MODE_TIPS[key]} (Alt+{i + 1})")
+            button.setShortcut(f"Alt+{i + 1}")
+            button.setObjectName(f"mode_{key}")
+            self.mode_group.addButton(button, i)
+            self.mode_buttons[key] = button
+            grid.addWidget(button, i // 2, i % 2)
+        self.mode_group.idToggled.connect(self._on_mode_toggled)
+
+        self.models_box = QGroupBox("Model")
+        form = QFormLayout(self.models_box)
+        self.sketch_model_combo = QComboBox()
+        self.color_model_combo = QComboBox()
+        for combo in (self.sketch_model_combo, self.color_model_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(14)
+            combo.currentIndexChanged.connect(self.options_changed)
+        form.addRow("Sketch:", self.sketch_model_combo)
+        form.addRow("Colour:", self.color_model_combo)
+
+        self.lines_box = QGroupBox("Lines")
+        form = QFormLayout(self.lines_box)
+        self.transparent_check = QCheckBox("Transparent background")
+        self.transparent_check.setToolTip("Black lines on transparent paper, for Krita / Clip Studio layers")
+        self.speck_spin = QSpinBox()
+        self.speck_spin.setRange(0, 500)
+        self.speck_spin.setSuffix(" px")
+        self.speck_spin.setSpecialValueText("off")
+        self.speck_spin.setToolTip("Remove ink specks up to this many pixels")
+        self.transparent_check.toggled.connect(self.line_options_changed)
+        self.speck_spin.valueChanged.connect(self.line_options_changed)
+        form.addRow(self.transparent_check)
+        form.addRow("Remove specks:", self.speck_spin)
+
+        device_box = QGroupBox("Device")
+        row = QHBoxLayout(device_box)
+        self.device_combo = QComboBox()
+        for key, text in DEVICES.items():
+            self.device_combo.addItem(text, key)
+        self.device_combo.setToolTip("Where the neural network runs; Auto falls back to the CPU with a note")
+        self.device_combo.currentIndexChanged.connect(self.options_changed)
+        row.addWidget(self.device_combo)
+
+        self.run_button = QPushButton("Run")
+        self.run_button.setObjectName("run_button")
+        self.run_button.setMinimumHeight(36)
+        self.run_button.setToolTip("Process the picture on the canvas (Ctrl+R)")
+        self.run_button.setStyleSheet(
+            "QPushButton#run_button { background: #2f7de1; color: white; font-weight: bold;"
+            " border-radius: 4px; }"
+            "QPushButton#run_button:disabled { background: #4a5568; color: #c0c6d0; }"
+        )
+        self.run_button.clicked.connect(self.run_requested)
+        self.enqueue_button = QPushButton("Add to queue")
+        self.enqueue_button.setToolTip("Queue the picture on the canvas with these settings (Ctrl+E)")
+        self.enqueue_button.clicked.connect(self.enqueue_requested)
+
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
+        for widget in (modes_box, self.models_box, self.lines_box, self.xdog_panel, device_box):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        layout.addWidget(self.run_button)
+        layout.addWidget(self.enqueue_button)
+        scroll = QScrollArea()
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+    # ------------------------------------------------------------------ values
+    def mode(self) -> str:
+        for key, button in self.mode_buttons.items():
+            if button.isChecked():
+                return key
+        return "sketch"
+
+    def set_mode(self, mode: str) -> None:
+        self.mode_buttons.get(mode, self.mode_buttons["sketch"]).setChecked(True)
+
+    def device(self) -> str:
+        return self.device_combo.currentData() or "auto"
+
+    def set_device(self, device: str) -> None:
+        self.device_combo.setCurrentIndex(max(self.device_combo.findData(device), 0))
+
+    def process_options(self) -> ProcessOptions:
+        return ProcessOptions(
+            mode=self.mode(),
+            sketch_model=self.sketch_model_combo.currentData() or "",
+            color_model=self.color_model_combo.currentData() or "",
+            xdog=self.xdog_panel.params(),
+            transparent=self.transparent_check.isChecked(),
+            speck_size=self.speck_spin.value(),
+            device=self.device(),
+        )
+
+    def set_models(self, sketch: list, color: list) -> None:
+        """Fill the model menus with ``ModelInfo``s, keeping the current (or saved) choice."""
+        for combo, infos, saved in (
+            (self.sketch_model_combo, sketch, self.settings.sketch_model),
+            (self.color_model_combo, color, self.settings.color_model),
+        ):
+            current = combo.currentData() or saved
+            combo.blockSignals(True)
+            combo.clear()
+            for info in infos:
+                label = info.name + ("" if info.shipped else " (yours)")
+                combo.addItem(label, str(info.path))
+                combo.setItemData(combo.count() - 1, f"{info.description}\n{info.path}".strip())
+            if not infos:
+                combo.addItem("none installed", "")
+            index = combo.findData(current)
+            combo.setCurrentIndex(max(index, 0))
+            combo.blockSignals(False)
+        self._sync_visibility()
+        self.options_changed.emit()
+
+    def has_model(self, task: str) -> bool:
+        combo = self.sketch_model_combo if task == "sketch" else self.color_model_combo
+        return bool(combo.currentData())
+
+    # ------------------------------------------------------------------ state
+    def save_state(self) -> None:
+        s = self.settings
+        s.mode = self.mode()
+        s.device = self.device()
+        s.sketch_model = self.sketch_model_combo.currentData() or s.sketch_model
+        s.color_model = self.color_model_combo.currentData() or s.color_model
+        s.transparent = self.transparent_check.isChecked()
+        s.speck_size = self.speck_spin.value()
+        s.xdog_params = self.xdog_panel.params()
+
+    def restore_state(self) -> None:
+        s = self.settings
+        self.set_mode(s.mode if s.mode in MODES else "sketch")
+        self.set_device(s.device)
+        self.transparent_check.setChecked(s.transparent)
+        self.speck_spin.setValue(s.speck_size)
+        if s.xdog_params:
+            self.xdog_panel.set_params(s.xdog_params)
+
+    def _on_mode_toggled(self, button_id: int, checked: bool) -> None:
+        if checked:
+            self._sync_visibility()
+            self.mode_changed.emit(self.mode())
+            self.options_changed.emit()
+
+    def _sync_visibility(self) -> None:
+        mode = self.mode()
+        self.xdog_panel.setVisible(mode == "xdog")
+        self.sketch_model_combo.setEnabled(mode in ("sketch", "style"))
+        self.color_model_combo.setEnabled(mode in ("colorize", "style"))
+        self.models_box.setVisible(mode != "xdog")
+        self.lines_box.setVisible(mode in ("sketch", "xdog", "style"))
+        self.transparent_check.setEnabled(mode in ("sketch", "xdog"))

@@ -1,0 +1,201 @@
+"""Runs the queue's jobs one after another on a worker thread: start, pause, cancel, total progress + ETA."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QObject, Signal
+
+from anisketch_desktop.core.errors import AniSketchError
+from anisketch_desktop.gui import backend
+from anisketch_desktop.gui.queue_model import FINISHED, Job, JobState, QueueModel
+from anisketch_desktop.gui.workers import TaskRunner
+
+
+@dataclass
+class OutputSettings:
+    folder: str = ""  # "" = next to each source picture
+    template: str = backend.DEFAULT_TEMPLATE
+    if_exists: str = "skip"
+
+
+def run_queue_job(source: Path, target: Path, options: backend.ProcessOptions, if_exists: str, *, state):
+    """The task a worker runs for one row."""
+    return backend.run_job(
+        source, target, options, if_exists, progress=state.progress, cancel=state.cancelled
+    )
+
+
+class QueueRunner(QObject):
+    """Drives ``QueueModel`` rows through ``backend.run_job``; one bad file fails its row, not the batch."""
+
+    running_changed = Signal(bool)
+    progress_changed = Signal(float, object)  # fraction of this batch, ETA in seconds (None = unknown)
+    job_finished = Signal(object)  # Job, in its final state
+    batch_finished = Signal(dict)  # {"done": n, "skipped": n, "failed": n, "cancelled": n}
+    device_used = Signal(str, object)  # device description, note (why a GPU was skipped) or None
+
+    def __init__(
+        self, model: QueueModel, output: Callable[[], OutputSettings], parent: QObject | None = None
+    ):
+        super().__init__(parent)
+        self.model = model
+        self._output = output
+        self._tasks = TaskRunner(self, name="batch")
+        self._tasks.progress.connect(self._on_progress)
+        self._tasks.succeeded.connect(self._on_succeeded)
+        self._tasks.failed.connect(self._on_failed)
+        self._tasks.cancelled.connect(self._on_cancelled)
+        self._tasks.finished.connect(self._on_task_finished)
+        model.rowsInserted.connect(self._on_rows_inserted)
+        model.rowsAboutToBeRemoved.connect(self._on_rows_removed)
+        self._active = False
+        self._pause_requested = False
+        self._batch: set[int] = set()
+        self._started_at = 0.0
+        self._tally: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ controls
+    def is_running(self) -> bool:
+        return self._active
+
+    def is_pausing(self) -> bool:
+        return self._active and self._pause_requested
+
+    def start(self) -> None:
+        """Start (or resume) with every queued row."""
+        self._pause_requested = False
+        if self._active:
+            return
+        queued = {j.id for j in self.model.jobs() if j.state == JobState.QUEUED}
+        if not queued:
+            return
+        self._batch = queued
+        self._tally = {"done": 0, "skipped": 0, "failed": 0, "cancelled": 0}
+        self._started_at = time.monotonic()
+        self._active = True
+        self.running_changed.emit(True)
+        self._run_next()
+
+    def pause(self) -> None:
+        """Finish the running file, then stop; ``start`` resumes."""
+        if self._active:
+            self._pause_requested = True
+            self.running_changed.emit(True)
+
+    def cancel(self) -> None:
+        """Stop now: the running file stops at its next tile and is marked cancelled (nothing is written)."""
+        if self._active:
+            self._pause_requested = True
+            self._tasks.cancel_all()
+
+    def retry_failed(self) -> int:
+        count = self.model.requeue()
+        if self._active:
+            self._batch |= {j.id for j in self.model.jobs() if j.state == JobState.QUEUED}
+        return count
+
+    def shutdown(self) -> None:
+        self._pause_requested = True
+        self._tasks.shutdown()
+
+    # ------------------------------------------------------------------ running
+    def _run_next(self) -> None:
+        while not self._pause_requested:
+            job = self.model.next_queued()
+            if job is None:
+                break
+            try:
+                out = self._output()
+                target = backend.output_path(job.source, job.rel, out.folder, out.template, job.mode)
+            except AniSketchError as exc:
+                self._finish(job, JobState.FAILED, reason=str(exc))
+                continue
+            self._batch.add(job.id)
+            self.model.update(job.id, state=JobState.RUNNING, progress=0.0, reason="", output=target)
+            self._tasks.submit(job.id, run_queue_job, job.source, target, job.options, out.if_exists)
+            return
+        self._stop()
+
+    def _stop(self) -> None:
+        was_active = self._active
+        self._active = False
+        self._pause_requested = False
+        if was_active:
+            self.running_changed.emit(False)
+            self._emit_progress()
+            if self.model.next_queued() is None:
+                self.batch_finished.emit(dict(self._tally))
+
+    def _finish(self, job: Job, state: JobState, **changes) -> None:
+        self.model.update(job.id, state=state, **changes)
+        self._tally[state.value] = self._tally.get(state.value, 0) + 1
+        self.job_finished.emit(job)
+        self._emit_progress()
+
+    def _on_progress(self, job_id: int, fraction: float) -> None:
+        self.model.update(job_id, progress=fraction)
+        self._emit_progress()
+
+    def _on_succeeded(self, job_id: int, outcome: backend.JobOutcome) -> None:
+        job = self.model.find(job_id)
+        if job is None:
+            return
+        if outcome.skipped:
+            self._finish(job, JobState.SKIPPED, progress=1.0, output=outcome.output, reason="output exists")
+            return
+        self._finish(job, JobState.DONE, progress=1.0, output=outcome.output, seconds=outcome.info.seconds)
+        self.device_used.emit(outcome.info.device, outcome.info.note)
+
+    def _on_failed(self, job_id: int, reason: str) -> None:
+        job = self.model.find(job_id)
+        if job is not None:
+            self._finish(job, JobState.FAILED, reason=reason)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        job = self.model.find(job_id)
+        if job is not None:
+            self._finish(job, JobState.CANCELLED, progress=0.0, reason="stopped before it finished")
+
+    def _on_task_finished(self, job_id: int) -> None:
+        if self._active:
+            self._run_next()
+
+    # ------------------------------------------------------------------ totals
+    def batch_progress(self) -> tuple[float, float | None]:
+        """(fraction of this batch done, ETA in seconds or None)."""
+        jobs = [j for j in self.model.jobs() if j.id in self._batch]
+        if not jobs:
+            return 0.0, None
+        done = sum(
+            1.0
+            if j.state in FINISHED or j.state == JobState.FAILED
+            else j.progress
+            if j.state == JobState.RUNNING
+            else 0.0
+            for j in jobs
+        )
+        fraction = done / len(jobs)
+        elapsed = time.monotonic() - self._started_at
+        eta = (
+            elapsed / fraction * (1.0 - fraction)
+            if self._active and fraction > 0.01 and elapsed > 0.5
+            else None
+        )
+        return fraction, eta
+
+    def _emit_progress(self) -> None:
+        fraction, eta = self.batch_progress()
+        self.progress_changed.emit(fraction, eta)
+
+    def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        if self._active:
+            self._batch |= {self.model.job_at(r).id for r in range(first, last + 1)}
+            self._emit_progress()
+
+    def _on_rows_removed(self, parent: QModelIndex, first: int, last: int) -> None:
+        for r in range(first, last + 1):
+            self._batch.discard(self.model.job_at(r).id)
