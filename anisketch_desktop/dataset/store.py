@@ -19,6 +19,7 @@ serialises it); other processes may open the same dataset (WAL, 10 s busy timeou
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -60,6 +61,7 @@ CREATE TABLE IF NOT EXISTS images(
     clarity REAL,
     decision TEXT CHECK (decision IN ('approved', 'rejected')),
     stale INTEGER NOT NULL DEFAULT 0,
+    decided_params TEXT,
     decided_at REAL,
     added_at REAL NOT NULL,
     updated_at REAL NOT NULL
@@ -81,6 +83,7 @@ CREATE TABLE IF NOT EXISTS decision_log(
     id TEXT NOT NULL,
     old_decision TEXT,
     old_stale INTEGER NOT NULL,
+    old_params TEXT,
     new_decision TEXT,
     at REAL NOT NULL
 );
@@ -310,16 +313,58 @@ class DatasetStore:
                 (query, max_attempts),
             ).rowcount
 
+    # ------------------------------------------------------------------ sketches
+    def set_sketch(self, image_id: str, path: str, params_json: str, clarity: float) -> bool:
+        """Record a (re)generated sketch and recompute ``stale``; True when a decision just became stale.
+
+        A decision is stale when the sketch it was made on (``decided_params``) differs from the current one.
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT decision, decided_params, stale FROM images WHERE id=?",
+                               (image_id,)).fetchone()
+            if row is None:
+                raise DatasetError(f"No image {image_id!r} in the dataset")
+            stale = row["decision"] is not None and not same_sketch(row["decided_params"], params_json)
+            conn.execute(
+                "UPDATE images SET sketch_path=?, sketch_params=?, clarity=?, stale=?, updated_at=?"
+                " WHERE id=?",
+                (path, params_json, clarity, int(stale), time.time(), image_id),
+            )
+        return stale and not row["stale"]
+
     # ------------------------------------------------------------------ import
-    def add_file(self, image_id: str, path: str, md5: str, width: int, height: int, source: str) -> None:
-        """Record an imported (already verified and copied) picture."""
+    def add_file(self, image_id: str, path: str, md5: str, width: int, height: int, source: str,
+                 source_md5: str | None = None) -> None:
+        """Record an imported (already verified and copied) picture; ``source_md5``: of the user's file."""
         now = time.time()
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO images(id, origin, source, state, path, md5, width, height, added_at,"
-                " updated_at) VALUES (?, 'import', ?, 'done', ?, ?, ?, ?, ?, ?)",
-                (check_id(image_id), source, path, md5, width, height, now, now),
+                "INSERT INTO images(id, origin, source, post_md5, state, path, md5, width, height, added_at,"
+                " updated_at) VALUES (?, 'import', ?, ?, 'done', ?, ?, ?, ?, ?, ?)",
+                (check_id(image_id), source, source_md5 or md5, path, md5, width, height, now, now),
             )
+
+
+def approved_pairs(dataset_dir: str | Path) -> list[tuple[Path, Path]]:
+    """``(color, sketch)`` paths of every approved, non-stale pair whose files exist (training reads this)."""
+    with DatasetStore(dataset_dir, create=False) as store:
+        rows = store.query(
+            "SELECT path, sketch_path FROM images WHERE state='done' AND decision='approved' AND stale=0"
+            " AND sketch_path IS NOT NULL ORDER BY clarity DESC, id"
+        )
+        pairs = [(store.dir / color, store.dir / sketch) for color, sketch in rows]
+    return [(color, sketch) for color, sketch in pairs if color.is_file() and sketch.is_file()]
+
+
+def same_sketch(old_params: str | None, new_params: str) -> bool:
+    """Whether two ``sketch_params`` JSON texts describe the same sketch (resolved parameters and specks)."""
+    if old_params is None:
+        return False
+    try:
+        old, new = json.loads(old_params), json.loads(new_params)
+    except ValueError:
+        return False
+    return all(old.get(key) == new.get(key) for key in ("params", "speck_size"))
 
 
 def _statements(script: str) -> list[str]:
