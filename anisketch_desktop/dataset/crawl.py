@@ -91,23 +91,12 @@ def crawl(dataset_dir: str | Path, options: CrawlOptions, progress: Callable[[fl
         store.bind_site(client.site)
         store.retry_failed(query, options.max_attempts)
         with ThreadPoolExecutor(max_workers=max(1, min(2, options.workers))) as pool:
-            while True:
-                report.total = store.count("done", query)
-                if progress:
-                    progress(min(1.0, report.total / max(options.count, 1)))
-                if report.total >= options.count or cancelled():
-                    break
-                pending = store.images("pending", where="query=?", params=[query])
-                if pending:
-                    _download_all(pool, session, store, pending[: options.count - report.total], options,
-                                  report, cancelled, stop, say)
-                    continue
-                last_id, exhausted = store.cursor(client.site, query)
-                if exhausted:
-                    report.exhausted = True
-                    say(f"The site has no more posts for '{query}'.")
-                    break
-                _list_page(client, store, options, query, last_id, report, say)
+            try:
+                _crawl_loop(pool, session, client, store, options, query, report, cancelled, stop, say,
+                            progress)
+            except BaseException:
+                stop.set()  # a running download stops at its next chunk instead of being waited for
+                raise
         if cancel and cancel():
             raise Cancelled("Crawl cancelled; run it again to resume.")
         report.total = store.count("done", query)
@@ -116,6 +105,27 @@ def crawl(dataset_dir: str | Path, options: CrawlOptions, progress: Callable[[fl
         stop.set()
         store.close()
         session.close()
+
+
+def _crawl_loop(pool, session, client: MoebooruClient, store: DatasetStore, options: CrawlOptions, query: str,
+                report: CrawlReport, cancelled, stop: threading.Event, say, progress) -> None:
+    while True:
+        report.total = store.count("done", query)
+        if progress:
+            progress(min(1.0, report.total / max(options.count, 1)))
+        if report.total >= options.count or cancelled():
+            return
+        pending = store.images("pending", where="query=?", params=[query])
+        if pending:
+            _download_all(pool, session, store, pending[: options.count - report.total], options, report,
+                          cancelled, stop, say)
+            continue
+        last_id, exhausted = store.cursor(client.site, query)
+        if exhausted:
+            report.exhausted = True
+            say(f"The site has no more posts for '{query}'.")
+            return
+        _list_page(client, store, options, query, last_id, report, say)
 
 
 def _list_page(client: MoebooruClient, store: DatasetStore, options: CrawlOptions, query: str,
