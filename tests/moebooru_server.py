@@ -341,7 +341,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(record, 200, owner.robots.encode(), {}, "text/plain")
         if path == "/post.xml":
             status, body = owner.list_posts(record.query)
-            return self._send(record, status, body)
+            send = None if truncate is None else int(len(body) * truncate)
+            return self._send(record, status, body, send_bytes=send)
         if path == "/tag.xml":
             return self._send(record, 200, owner.list_tags(record.query))
         data = owner.file_bytes(path)

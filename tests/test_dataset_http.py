@@ -168,6 +168,15 @@ def test_hostile_xml_is_refused(server, tmp_path, kind):
     assert DatasetStore(tmp_path).count(None) == 0
 
 
+def test_api_answers_are_size_limited_and_cut_answers_re_asked(server, monkeypatch):
+    server.inject("/post.xml", "truncate", fraction=0.5)
+    assert len(client(server).posts("").posts) == 8
+    assert [r.status for r in server.requests("/post.xml")] == [200, 200]
+    monkeypatch.setattr("anisketch_desktop.dataset.moebooru.MAX_XML_BYTES", 1000)
+    with pytest.raises(UnsafeXMLError, match="larger than"):
+        client(server).posts("")
+
+
 def test_parse_posts_refuses_entities_in_any_encoding():
     utf16 = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE p [<!ENTITY a "b">]><posts/>'.encode("utf-16")
     with pytest.raises(UnsafeXMLError):

@@ -171,6 +171,14 @@ def _row(post: Post, url: str, originals: bool) -> dict:
 
 def _download_all(pool, session, store: DatasetStore, rows: list[ImageRow], options: CrawlOptions,
                   report: CrawlReport, cancelled, stop: threading.Event, say) -> None:
+    lock = threading.Lock()
+
+    def count(attr: str, message: str | None = None) -> None:
+        with lock:
+            setattr(report, attr, getattr(report, attr) + 1)
+            if message:
+                report.errors.append(message)
+
     def one(row: ImageRow) -> None:
         if cancelled():
             return
@@ -181,18 +189,17 @@ def _download_all(pool, session, store: DatasetStore, rows: list[ImageRow], opti
             raise  # the site wants us gone: stop the whole crawl
         except (DownloadError, NetworkError) as exc:  # this picture only (404, robots, bad md5, ...)
             store.mark_failed(row.id, str(exc))
-            report.failed += 1
-            report.errors.append(f"{row.id}: {exc}")
+            count("failed", f"{row.id}: {exc}")
             say(f"failed {row.id}: {exc}")
             return
         relative = got.path.relative_to(store.dir).as_posix()
         if store.mark_done(row.id, relative, got.md5, got.width, got.height):
-            report.downloaded += 1
+            count("downloaded")
             say(f"saved {relative} ({got.width}x{got.height})"
                 + (f", resumed at {got.resumed_from} bytes" if got.resumed_from else ""))
         else:
             got.path.unlink(missing_ok=True)
-            report.duplicates += 1
+            count("duplicates")
 
     futures = [pool.submit(one, row) for row in rows]
     finished, _ = wait(futures, return_when=FIRST_EXCEPTION)

@@ -4,8 +4,9 @@
 
 * robots.txt of each origin is fetched once through the same session (same User-Agent and proxy) and
   obeyed with ``urllib.robotparser``; a 404 allows everything, a 401/403 forbids everything;
-* API calls are spaced by at least ``delay`` seconds (default 1 s); a ``Retry-After`` (seconds or an HTTP
-  date) pushes the next request of any kind back at least that far;
+* API calls are spaced by at least ``delay`` seconds (default 1 s) between starts and between an answer and
+  the next start; a ``Retry-After`` (seconds or an HTTP date) pushes the next request of any kind back at
+  least that far;
 * 429, 5xx, timeouts and dropped connections are retried with exponential backoff and full jitter, up to
   ``retries`` times; a ``Retry-After`` longer than ``max_retry_after`` or ``max_throttles`` throttled answers
   in a row stop the crawl with :class:`ThrottledError`;
@@ -142,6 +143,12 @@ class PoliteSession:
             self._next_at[kind] = start + spacing
         self.sleep(start - now)
 
+    def _answered(self, kind: str) -> None:
+        """The spacing also counts from the answer, so slow answers never bunch the next requests up."""
+        spacing = self.options.delay if kind == "api" else self.options.download_delay
+        with self._lock:
+            self._next_at[kind] = max(self._next_at[kind], time.monotonic() + spacing)
+
     def _push_back(self, seconds: float) -> None:
         """Nothing is sent before ``seconds`` from now (a Retry-After holds for every kind of request)."""
         with self._lock:
@@ -197,6 +204,7 @@ class PoliteSession:
             except (requests.Timeout, requests.ConnectionError) as exc:
                 reason = f"{type(exc).__name__}"
             else:
+                self._answered(kind)
                 status = response.status_code
                 ok = status in accept if accept is not None else 200 <= status < 300
                 if status in (403, 503) or response.headers.get("cf-mitigated"):

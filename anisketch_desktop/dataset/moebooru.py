@@ -19,12 +19,14 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urljoin, urlsplit
 
+import requests
 from lxml import etree
 
 from anisketch_desktop.core.errors import AniSketchError
-from anisketch_desktop.dataset.http import PoliteSession
+from anisketch_desktop.dataset.http import NetworkError, PoliteSession
 
 MAX_TOKENS = 6
+MAX_XML_BYTES = 16 * 1024 * 1024  # a page of 100 posts is ~100 kB
 PAGE_LIMIT = 100
 DEFAULT_SITE = "https://konachan.com"
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
@@ -162,14 +164,30 @@ class MoebooruClient:
         if before_id is not None:
             tokens.append(f"id:<{int(before_id)}")
         params = {"tags": " ".join(tokens), "limit": str(min(limit, PAGE_LIMIT))}
-        response = self.session.get(f"{self.site}/post.xml?" + urlencode(params))
-        return parse_posts(response.content)
+        return parse_posts(self._fetch(f"{self.site}/post.xml?" + urlencode(params)))
 
     def tag_counts(self, name_pattern: str, limit: int = 20) -> list[tuple[str, int]]:
         """Tags matching ``name_pattern`` (e.g. ``"blue*"``) with their post counts, for tag suggestions."""
         params = {"name": name_pattern, "limit": str(limit)}
-        response = self.session.get(f"{self.site}/tag.xml?" + urlencode(params))
-        return parse_tags(response.content)
+        return parse_tags(self._fetch(f"{self.site}/tag.xml?" + urlencode(params)))
+
+    def _fetch(self, url: str, attempts: int = 3) -> bytes:
+        """The body of an API answer (re-asked when the connection drops), at most :data:`MAX_XML_BYTES`."""
+        for attempt in range(attempts):
+            chunks, size = [], 0
+            try:
+                with self.session.get(url, stream=True) as response:
+                    for chunk in response.iter_content(65536):
+                        size += len(chunk)
+                        if size > MAX_XML_BYTES:
+                            limit = MAX_XML_BYTES // 2**20
+                            raise UnsafeXMLError(f"The answer of {url} is larger than {limit} MB.")
+                        chunks.append(chunk)
+                return b"".join(chunks)
+            except requests.RequestException as exc:
+                if attempt == attempts - 1:
+                    raise NetworkError(f"{url}: the connection dropped while reading ({exc}).") from None
+        raise AssertionError("unreachable")
 
     def image_url(self, post: Post, originals: bool = False) -> str | None:
         """Absolute http(s) URL of the sample (≤ 1500 px JPEG) or the original; None when there is none."""

@@ -8,9 +8,12 @@ A dataset is a folder::
     sketches/<id>.png   XDoG sketches (see pairs.py)
     cache/thumbs/...    thumbnails (see thumbnails.py)
 
-One row per picture in ``images``: where it came from (a crawled post or an imported file), its download
-state (``pending`` -> ``done`` | ``failed`` | ``duplicate``), the file (relative path, md5, size), the sketch
-(path, parameters as JSON, clarity score) and the review decision (``approved``/``rejected``/NULL, ``stale``).
+One row per picture in ``images``: where it came from (a crawled post or an imported file; ``post_md5`` is
+the md5 of the original -- the post's, or the user's file's -- and ``md5`` that of the stored file, both
+used to refuse duplicates), its download state (``pending`` -> ``done`` | ``failed`` | ``duplicate``), the
+file (relative path, size), the sketch (path, parameters as JSON, clarity score) and the review decision
+(``approved``/``rejected``/NULL) with ``decided_params``, the sketch parameters it was made on; ``stale`` is
+set when the current sketch differs from those (see pairs.py). ``decision_log`` keeps the undo history.
 ``crawl_cursor`` holds, per site and query, the lowest post id already listed and whether the listing ended,
 so a killed crawl resumes where it stopped. Every write is one transaction; file paths are relative to the
 dataset folder so the folder can be moved. One connection is shared by the threads of a process (a lock
