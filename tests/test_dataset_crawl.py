@@ -50,8 +50,11 @@ def test_pages_by_id_and_stops_on_a_short_page(server, tmp_path):
 
 
 def test_count_is_respected_and_a_rerun_with_more_continues_below_the_cursor(server, tmp_path):
-    first = crawl(tmp_path, fast(server, tags="", count=3, page_limit=4))
+    seen = []
+    first = crawl(tmp_path, fast(server, tags="", count=3, page_limit=4), progress=seen.append)
     assert first.downloaded == 3 and [r[1] for r in rows(tmp_path)] == [998, 999, 1000]
+    assert seen == sorted(seen) and seen[0] == 0.0 and seen[-1] == 1.0
+    assert [round(f, 3) for f in seen if 0 < f < 1] == [0.333, 0.667]  # one step per finished picture
     assert len(server.requests("/sample/")) == 3  # no download beyond the count
     second = crawl(tmp_path, fast(server, tags="", count=6, page_limit=4))
     assert second.downloaded == 3 and [r[1] for r in rows(tmp_path)] == list(range(995, 1001))

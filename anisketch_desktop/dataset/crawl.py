@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,7 +118,7 @@ def _crawl_loop(pool, session, client: MoebooruClient, store: DatasetStore, opti
         pending = store.images("pending", where="query=?", params=[query])
         if pending:
             _download_all(pool, session, store, pending[: options.count - report.total], options, report,
-                          cancelled, stop, say)
+                          cancelled, stop, say, progress)
             continue
         last_id, exhausted = store.cursor(client.site, query)
         if exhausted:
@@ -170,18 +170,12 @@ def _row(post: Post, url: str, originals: bool) -> dict:
 
 
 def _download_all(pool, session, store: DatasetStore, rows: list[ImageRow], options: CrawlOptions,
-                  report: CrawlReport, cancelled, stop: threading.Event, say) -> None:
-    lock = threading.Lock()
+                  report: CrawlReport, cancelled, stop: threading.Event, say, progress) -> None:
+    """Download ``rows`` on the pool; results, log lines and progress are handled on the calling thread."""
 
-    def count(attr: str, message: str | None = None) -> None:
-        with lock:
-            setattr(report, attr, getattr(report, attr) + 1)
-            if message:
-                report.errors.append(message)
-
-    def one(row: ImageRow) -> None:
+    def one(row: ImageRow) -> tuple[str, str]:
         if cancelled():
-            return
+            return "skipped", ""
         try:
             got = download_image(session, row.url, store.images_dir, row.id, expect_md5=row.expect_md5,
                                  expect_size=row.expect_size, chunk_size=options.chunk_size, cancel=cancelled)
@@ -189,22 +183,31 @@ def _download_all(pool, session, store: DatasetStore, rows: list[ImageRow], opti
             raise  # the site wants us gone: stop the whole crawl
         except (DownloadError, NetworkError) as exc:  # this picture only (404, robots, bad md5, ...)
             store.mark_failed(row.id, str(exc))
-            count("failed", f"{row.id}: {exc}")
-            say(f"failed {row.id}: {exc}")
-            return
+            return "failed", f"{row.id}: {exc}"
         relative = got.path.relative_to(store.dir).as_posix()
-        if store.mark_done(row.id, relative, got.md5, got.width, got.height):
-            count("downloaded")
-            say(f"saved {relative} ({got.width}x{got.height})"
-                + (f", resumed at {got.resumed_from} bytes" if got.resumed_from else ""))
-        else:
+        if not store.mark_done(row.id, relative, got.md5, got.width, got.height):
             got.path.unlink(missing_ok=True)
-            count("duplicates")
+            return "duplicates", f"{row.id}: same picture as one already in the dataset"
+        resumed = f", resumed at byte {got.resumed_from}" if got.resumed_from else ""
+        return "downloaded", f"saved {relative} ({got.width}x{got.height}{resumed})"
 
     futures = [pool.submit(one, row) for row in rows]
-    finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-    errors = [f.exception() for f in finished if f.exception() is not None]
-    if errors:
+    finished = report.total  # finished pictures of the query before this batch
+    try:
+        for future in as_completed(futures):
+            outcome, message = future.result()
+            if outcome == "skipped":
+                continue
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            if outcome == "failed":
+                report.errors.append(message)
+                message = "failed " + message
+            say(message)
+            if outcome == "downloaded":
+                finished += 1
+                if progress:
+                    progress(min(1.0, finished / max(options.count, 1)))
+    except BaseException:
         stop.set()  # the other download stops at its next chunk, keeping its .part
         wait(futures)
-        raise errors[0]
+        raise
