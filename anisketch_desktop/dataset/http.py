@@ -116,6 +116,7 @@ class PoliteSession:
         if self.options.proxy:
             self.session.proxies = {"http": self.options.proxy, "https": self.options.proxy}
         self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._robots_lock = threading.Lock()
         self._lock = threading.Lock()
         self._next_at = {"api": 0.0, "download": 0.0}
         self._throttles = 0
@@ -162,14 +163,16 @@ class PoliteSession:
             return True
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        if origin not in self._robots:
-            self._robots[origin] = self._fetch_robots(origin)
-        return self._robots[origin].can_fetch(self.options.user_agent, url)
+        with self._robots_lock:  # two download threads fetch a new origin's robots.txt once
+            if origin not in self._robots:
+                self._robots[origin] = self._fetch_robots(origin)
+            rules = self._robots[origin]
+        return rules.can_fetch(self.options.user_agent, url)
 
     def _fetch_robots(self, origin: str) -> urllib.robotparser.RobotFileParser:
         parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
         response = self._request(origin + "/robots.txt", kind="api", headers=None, stream=False,
-                                 check_robots=False, accept={200, 401, 403, 404, 410})
+                                 accept={200, 401, 403, 404, 410})
         if response.status_code in (401, 403):
             parser.disallow_all = True
         elif response.status_code >= 400:
@@ -190,9 +193,9 @@ class PoliteSession:
         if not self.allowed(url):
             raise RobotsDisallowedError(f"robots.txt of {urlsplit(url).netloc} does not allow {url}")
         return self._request(url, kind="api" if api else "download", headers=headers, stream=stream,
-                             check_robots=True, accept=accept)
+                             accept=accept)
 
-    def _request(self, url, *, kind, headers, stream, check_robots, accept) -> requests.Response:
+    def _request(self, url, *, kind, headers, stream, accept) -> requests.Response:
         opts = self.options
         attempt = 0
         while True:
@@ -246,7 +249,7 @@ class PoliteSession:
 
 
 def _peek_text(response: requests.Response, limit: int = 65536) -> str:
-    """Up to ``limit`` characters of the body (enough to spot a challenge page) without consuming a stream."""
+    """Up to ``limit`` characters of the body of an error answer (enough to spot a challenge page)."""
     if not response.raw or getattr(response, "_content_consumed", False):
         return response.text[:limit]
     try:
