@@ -115,7 +115,7 @@ def _crawl_loop(pool, session, client: MoebooruClient, store: DatasetStore, opti
             progress(min(1.0, report.total / max(options.count, 1)))
         if report.total >= options.count or cancelled():
             return
-        pending = store.images("pending", where="query=?", params=[query])
+        pending = store.images("pending", where="query=?", params=[query], order="post_id DESC")
         if pending:
             _download_all(pool, session, store, pending[: options.count - report.total], options, report,
                           cancelled, stop, say, progress)
