@@ -10,6 +10,7 @@ from moebooru_server import MoebooruServer, encode, make_picture
 
 from anisketch_desktop import cli
 from anisketch_desktop.cli_dataset import main
+from anisketch_desktop.core import xdog
 from anisketch_desktop.dataset.approval import review_pairs, set_decision
 from anisketch_desktop.dataset.crawl import NOTICE
 from anisketch_desktop.dataset.store import DatasetStore
@@ -70,7 +71,8 @@ def test_crawl_resume_import_pairs_export(server, tmp_path, capsys):
     with DatasetStore(dataset) as store:
         rows = store.images()
         assert all(json.loads(r.sketch_params)["params"]["sigma"] == 0.9 for r in rows)
-        assert all(json.loads(r.sketch_params)["params"]["p"] == 12.0 for r in rows)  # pencil's
+        pencil = xdog.PRESETS["pencil"]
+        assert all(json.loads(r.sketch_params)["params"]["p"] == round(pencil.p, 6) for r in rows)
         set_decision(store, [r.id for r in review_pairs(store)[:2]], "approved")
 
     out_dir = tmp_path / "export"

@@ -92,7 +92,8 @@ def test_pairs_writes_sketches_and_scores(dataset):
             assert np.abs(sketch.astype(int) - np.round(expected * 255)).max() <= 1
             assert row.clarity == pytest.approx(xdog.clarity_score(expected), abs=1e-6)
             stored = json.loads(row.sketch_params)
-            assert stored["mode"] == "default" and stored["params"]["sigma"] == 0.5
+            assert stored["mode"] == "default"
+            assert stored["params"]["sigma"] == round(xdog.PRESETS["default"].sigma, 6)
             assert 0 < (sketch < 128).mean() < 0.5  # real lines, not a blank or black page
 
 
