@@ -35,13 +35,12 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
 # read_image checks first, with a readable message). A caller that raises the limit raises Pillow's too.
 Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
 
-_PIL_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "BMP", "DIB", "TIFF", "GIF")
+_PIL_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")  # JPEG covers MPO (phone cameras) too
 _SAVE_FORMATS = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP",
     ".tif": "TIFF", ".tiff": "TIFF",
 }
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # What Pillow's decoders raise on bad data, besides OSError ("image file is truncated", "broken data stream").
 _DECODE_ERRORS = (
     OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, ZeroDivisionError,
@@ -71,9 +70,10 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str
     """Decode PNG, JPEG, WebP, BMP, TIFF or GIF (first frame) bytes into a C-contiguous array.
 
     Gray and bilevel images give ``HxW uint8``; RGB, YCbCr and CMYK give ``HxWx3``; anything with transparency
-    (RGBA, LA, palette with a transparent colour) gives ``HxWx4``; 16-bit gray gives ``HxW uint16`` and 16-bit
-    RGB(A) PNGs ``HxWx3``/``HxWx4 uint16``. Raises :class:`ImageTooLargeError` when the header announces more
-    than ``max_pixels`` pixels, and :class:`ImageReadError` for empty, corrupt, truncated or unsupported data.
+    (RGBA, LA, palette with a transparent colour) gives ``HxWx4``; 16-bit gray gives ``HxW uint16``, 16-bit
+    RGB, RGBA and gray+alpha PNG/TIFF give ``HxWx3``/``HxWx4 uint16``. Raises :class:`ImageTooLargeError`
+    when the header announces more than ``max_pixels`` pixels, and :class:`ImageReadError` for empty, corrupt,
+    truncated or unsupported data.
     """
     if not data:
         raise ImageReadError(f"{name}: the file is empty")
@@ -99,8 +99,8 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str
                 f"{_megapixels(max_pixels)} (set with --max-pixels)"
             )
         try:
-            if _is_png16_color(data):
-                array = _decode_png16_color(data, name)
+            if _is_16bit_colour(im):
+                array = _decode_16bit_colour(data, name)
                 return np.ascontiguousarray(_orient(array, _exif_orientation(im)))
             im.load()
             im = _exif_transpose(im)
@@ -145,16 +145,18 @@ def _pil_to_array(im: Image.Image, name: str) -> np.ndarray:
     raise ImageReadError(f"{name}: unsupported colour mode {mode}")
 
 
-def _is_png16_color(data: bytes) -> bool:
-    """True for a 16-bit truecolour (with or without alpha) PNG, which Pillow would cut to 8 bits."""
-    return data[:8] == _PNG_SIGNATURE and len(data) > 25 and data[12:16] == b"IHDR" and data[24] == 16 and (
-        data[25] in (2, 6)
-    )
+def _is_16bit_colour(im: Image.Image) -> bool:
+    """True for 16-bit RGB(A)/LA PNG and TIFF files, which Pillow would cut to 8 bits."""
+    if im.format not in ("PNG", "TIFF") or im.mode not in ("RGB", "RGBA", "LA") or not im.tile:
+        return False
+    args = im.tile[0].args
+    rawmode = args[0] if isinstance(args, tuple) and args else args
+    return isinstance(rawmode, str) and ";16" in rawmode
 
 
-def _decode_png16_color(data: bytes, name: str) -> np.ndarray:
+def _decode_16bit_colour(data: bytes, name: str) -> np.ndarray:
     array = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    if array is None or array.ndim != 3:
+    if array is None or array.ndim != 3 or array.shape[2] not in (3, 4):
         raise ImageReadError(f"{name}: the file is corrupt or truncated")
     code = cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
     return cv2.cvtColor(array, code)
@@ -276,7 +278,8 @@ def save_image(
     """Write ``image`` to ``path`` atomically; the format comes from the suffix. Returns the final path.
 
     ``uint8`` gray/gray+alpha/RGB/RGBA go everywhere; ``uint16`` stays 16-bit in PNG and TIFF and is reduced
-    to 8 bits for JPEG, WebP and BMP. JPEG has no alpha, so transparent pixels are composited over white.
+    to 8 bits for JPEG, WebP and BMP. JPEG and BMP drop alpha by compositing over white; WebP stores gray as
+    RGB.
     ``quality`` is the JPEG/WebP quality; WebP at ``quality >= 100`` is lossless. Missing parent folders are
     created. Raises :class:`OutputExistsError` if the file exists and ``overwrite`` is false, and
     :class:`ImageWriteError` for unknown suffixes and failed writes (no temporary file is left behind).
@@ -310,9 +313,9 @@ def _encode(image: np.ndarray, fmt: str, quality: int, name: str) -> bytes:
         if fmt in ("PNG", "TIFF"):
             return _encode_cv2_16(image, fmt, name)
         image = to_uint8(image)
-    if fmt == "JPEG" and image.ndim == 3 and image.shape[2] in (2, 4):
-        image = _over_white(image)
-    if fmt in ("BMP", "WEBP") and image.ndim == 3 and image.shape[2] == 2:
+    if fmt in ("JPEG", "BMP") and image.ndim == 3 and image.shape[2] in (2, 4):
+        image = _over_white(image)  # neither keeps alpha (Pillow reads 32-bit BMPs as RGB)
+    if fmt == "WEBP" and image.ndim == 3 and image.shape[2] == 2:
         image = np.concatenate([np.repeat(image[..., :1], 3, axis=2), image[..., 1:]], axis=2)
     mode = {2: "L", 3: None}.get(image.ndim)
     if image.ndim == 3:
