@@ -1,0 +1,170 @@
+"""Training: resume after a kill gives the same weights, NaN stops cleanly, the recipe command exports a
+usable model + card, colorize trains with the bin loss, and DDP runs under torchrun on CPU (gloo, 2 ranks)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from anisketch_desktop.core import pipeline
+from anisketch_desktop.core.errors import Cancelled
+from anisketch_desktop.core.model_io import read_metadata
+from training import cli, data, loop, losses
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"base_channels": 4, "depth": 2, "input_norm": "levels"}
+
+
+def _pair(rng: np.random.Generator, size=(160, 192)):
+    """A flat-coloured picture of random shapes and its line art (the shapes' outlines)."""
+    h, w = size
+    color = np.full((h, w, 3), 235, np.uint8)
+    sketch = np.full((h, w), 255, np.uint8)
+    for _ in range(6):
+        c = tuple(int(v) for v in rng.integers(0, 255, 3))
+        center = (int(rng.integers(20, w - 20)), int(rng.integers(20, h - 20)))
+        r = int(rng.integers(10, 40))
+        cv2.circle(color, center, r, c, -1)
+        cv2.circle(sketch, center, r, 0, 2)
+    return color, sketch
+
+
+@pytest.fixture
+def pairs_dir(tmp_path):
+    root = tmp_path / "pairs"
+    (root / "color").mkdir(parents=True)
+    (root / "sketch").mkdir()
+    rng = np.random.default_rng(0)
+    rows = ["file\tcolor_size\tsketch_size\tclean_aligned"]
+    for i in range(5):
+        color, sketch = _pair(rng)
+        name = f"p{i}.png"
+        cv2.imwrite(str(root / "color" / name), color[..., ::-1])
+        cv2.imwrite(str(root / "sketch" / name), sketch)
+        rows.append(f"{name}\t192x160\t192x160\t1")
+    (root / "pairs.tsv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def _recipe(tmp_path, task="sketch", steps=4, **train):
+    recipe = {
+        "name": f"tiny-{task}", "task": task, "model": TINY, "val_names": ["p4.png"],
+        "stages": [{"name": "real", "data": {"clean": 1.0},
+                    "train": {"steps": steps, "batch_size": 2, "crop": 64, "eval_every": 2, "ckpt_every": 2,
+                              "robust_images": 0, "warmup": 1, "threads": 1, **train}}],
+    }
+    path = tmp_path / f"{task}.json"
+    path.write_text(json.dumps(recipe))
+    return path
+
+
+def _samples(pairs_dir):
+    return data.load_pairs(data.list_pairs(pairs_dir, "clean"))
+
+
+def _args(run_dir, **kw):
+    return loop.TrainArgs(run_dir=str(run_dir), model=TINY, steps=6, batch_size=2, crop=64, eval_every=3,
+                          ckpt_every=2, robust_images=0, warmup=1, threads=1, **kw)
+
+
+def test_resume_after_a_kill_matches_an_uninterrupted_run(pairs_dir, tmp_path):
+    samples = _samples(pairs_dir)
+    train, val = samples[:4], samples[4:]
+    straight = loop.train(_args(tmp_path / "a"), train, val, quiet=True)
+    calls = {"n": 0}
+
+    def cancel_after_3():
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    with pytest.raises(Cancelled, match="resumed"):
+        loop.train(_args(tmp_path / "b"), train, val, cancel=cancel_after_3, quiet=True)
+    assert loop.load_checkpoint(tmp_path / "b" / "ckpt.pt")["step"] == 3
+    resumed = loop.train(_args(tmp_path / "b"), train, val, quiet=True)
+    assert resumed["step"] == straight["step"] == 6
+    a = loop.load_checkpoint(tmp_path / "a" / "ckpt.pt")["model"]
+    b = loop.load_checkpoint(tmp_path / "b" / "ckpt.pt")["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed["best"] == straight["best"]
+    # logs: CSV/JSON rows for every step, an eval table and the loss curve
+    run = tmp_path / "b"
+    assert (run / "loss.png").stat().st_size > 1000
+    steps = [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()]
+    assert sorted(set(steps)) == list(range(1, 7))
+    assert "f1" in (run / "eval.csv").read_text().splitlines()[0]
+
+
+def test_nan_loss_stops_with_a_clear_message(pairs_dir, tmp_path, monkeypatch):
+    real = losses.sketch_loss
+
+    def poisoned(logits, target, *a, **kw):
+        loss, parts = real(logits, target, *a, **kw)
+        return loss * float("nan"), parts
+
+    monkeypatch.setattr(losses, "sketch_loss", poisoned)
+    with pytest.raises(loop.TrainingDiverged, match=r"loss became nan at step 0"):
+        loop.train(_args(tmp_path / "nan"), _samples(pairs_dir), quiet=True)
+
+
+def test_recipe_command_exports_a_model_the_app_uses_with_a_card(pairs_dir, tmp_path):
+    out = tmp_path / "models" / "tiny.safetensors"
+    out.parent.mkdir()
+    code = cli.main(["--recipe", str(_recipe(tmp_path)), "--pairs", str(pairs_dir),
+                     "--runs", str(tmp_path / "runs"), "--output", str(out)])
+    assert code == 0
+    meta = read_metadata(out)
+    assert json.loads(meta["anisketch_config"])["task"] == "sketch"
+    assert "f1" in json.loads(meta["metrics"])["real"]
+    card = out.with_suffix(".md").read_text()
+    assert "tiny-sketch" in card and "python -m training" in card and "| real |" in card
+    picture = cv2.imread(str(pairs_dir / "color" / "p0.png"))[..., ::-1]
+    sketch = pipeline.sketch(picture, model=out, device="cpu")
+    assert sketch.shape == picture.shape[:2] and sketch.dtype == np.uint8
+
+
+def test_colorize_recipe_trains_and_reports_psnr(pairs_dir, tmp_path):
+    summary = cli.run_recipe(str(_recipe(tmp_path, "colorize")), str(pairs_dir), str(tmp_path / "runs"),
+                             str(tmp_path / "c.safetensors"))
+    best = summary["real"]["best"]
+    assert 0 < best["psnr"] < 60 and 0 <= best["ssim"] <= 1 and best["colorfulness"] >= 0
+    lines = cv2.imread(str(pairs_dir / "sketch" / "p0.png"), cv2.IMREAD_GRAYSCALE)
+    rgb = pipeline.colorize(lines, model=tmp_path / "c.safetensors", device="cpu")
+    assert rgb.shape == (*lines.shape, 3)
+
+
+def test_ddp_on_cpu_with_two_processes(pairs_dir, tmp_path):
+    out = tmp_path / "ddp.safetensors"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "training", "--recipe", str(_recipe(tmp_path, steps=4)), "--pairs", str(pairs_dir),
+         "--runs", str(tmp_path / "runs"), "--output", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert out.is_file() and out.with_suffix(".md").is_file()
+    summaries = [json.loads(chunk) for chunk in _json_objects(proc.stdout)]
+    assert len(summaries) == 2  # one per rank
+    assert all(s["real"]["world"] == 2 and s["real"]["ranks_in_sync"] for s in summaries)
+
+
+def _json_objects(text: str):
+    """Top-level JSON objects printed one after another (each rank prints its summary)."""
+    depth, start = 0, None
+    for i, ch in enumerate(text):
+        if ch == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                yield text[start : i + 1]

@@ -1,0 +1,70 @@
+"""Model cards: a markdown file next to each exported model (data, recipe, command, metrics, cost)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from training.export import write_card
+
+
+def _table(rows: list[list[str]]) -> str:
+    head, *body = rows
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(lines)
+
+
+def _fmt(v) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def render(recipe: dict, summary: dict, command: str, parameters: int, size_bytes: int,
+           evaluation: dict | None = None, notes: str = "") -> str:
+    """The card's markdown. ``evaluation`` is ``python -m training.evaluate --json`` output (optional)."""
+    name, task = recipe.get("name", "model"), recipe.get("task", "sketch")
+    what = ("a picture (RGB) -> its line art (gray, 255 = paper)" if task == "sketch"
+            else "line art (gray) -> a coloured picture (RGB; Lab lightness + ab colour bins)")
+    out = [f"# {name}.safetensors — AniSketch {task} model", "", f"**Maps** {what}.", ""]
+    config = json.dumps(recipe.get("model", {}))
+    out += [f"* Architecture: half-resolution U-Net (`pixel_unshuffle` 2), config `{config}`",
+            f"* Parameters: {parameters:,}; file: {size_bytes / 1e6:.1f} MB (fp16 safetensors, config in the metadata)",
+            f"* Reproduce: `{command}`", ""]
+    out += ["## Data", "",
+            "Real illustration / artist line-art pairs (132, from a public colorization project's validation set; "
+            "`clean_aligned` marks the clean, aligned ones) plus XDoG line art made from the colour pictures where "
+            "the recipe says so. Validation: the recipe's `val_names`, 8 clean pairs never trained on.", ""]
+    rows = [["stage", "data shares", "steps x batch", "lr", "best validation"]]
+    for stage in recipe.get("stages", []):
+        t = stage.get("train", {})
+        best = (summary.get(stage["name"]) or {}).get("best", {})
+        best_txt = ", ".join(f"{k} {_fmt(v)}" for k, v in best.items() if k not in ("score",)) or "-"
+        rows.append([stage["name"], json.dumps(stage.get("data", {})), f"{t.get('steps')} x {t.get('batch_size')}",
+                     str(t.get("lr")), best_txt])
+    out += ["## Recipe", "", _table(rows), ""]
+    if evaluation:
+        out += ["## Evaluation (validation split, `python -m training.evaluate`)", ""]
+        if task == "sketch":
+            perts = list(next(iter(evaluation.values())).get("robust_each", {}))
+            rows = [["method", "line F1", "robustness"] + perts]
+            for method, r in evaluation.items():
+                rows.append([method, _fmt(r["f1"]), _fmt(r.get("robust", "-"))]
+                            + [_fmt(r.get("robust_each", {}).get(p, "-")) for p in perts])
+        else:
+            rows = [["method", "PSNR dB", "SSIM", "colourfulness / truth"]]
+            for method, r in evaluation.items():
+                rows.append([method, f"{r['psnr']:.2f}", f"{r['ssim']:.3f}", f"{r['colorfulness_ratio']:.2f}"])
+        out += [_table(rows), ""]
+    if notes:
+        out += ["## Notes", "", notes.strip(), ""]
+    out += ["## Limits", "",
+            "Trained on a small set of anime illustrations; photographs, 3D renders and dense textures give "
+            "busier line art. Third-party artwork was used for training only; no training image is shipped.", ""]
+    return "\n".join(out)
+
+
+def write(model_path: str | Path, recipe: dict, summary: dict, command: str, parameters: int,
+          evaluation: dict | None = None, notes: str = "") -> Path:
+    model_path = Path(model_path)
+    text = render(recipe, summary, command, parameters, model_path.stat().st_size, evaluation, notes)
+    return write_card(model_path.with_suffix(".md"), text)

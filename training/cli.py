@@ -1,0 +1,126 @@
+"""``python -m training`` (and ``anisketch train`` via :func:`register`): run a recipe or a single stage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+DEFAULT_PAIRS = "../shared/data/pairs"  # relative to the repository root
+
+
+def build_samples(recipe: dict, stage: dict, pairs_dir: str | None, dataset_dir: str | None = None):
+    """Training and validation samples of a stage (validation = the recipe's fixed list of clean pairs)."""
+    from training import data
+
+    val_names = set(recipe.get("val_names", []))
+    spec = stage.get("data", {"clean": 1.0})
+    train, val = [], []
+    if dataset_dir:
+        pairs = [(Path(c).name, Path(c), Path(s)) for c, s in data.approved_pairs(dataset_dir)]
+        train += data.load_pairs(pairs, 1.0, "dataset")
+    if pairs_dir:
+        clean = data.list_pairs(pairs_dir, "clean")
+        loaded = data.load_pairs(clean, 1.0, "clean")
+        val = [s for s in loaded if s.name in val_names]
+        clean_train = [s for s in loaded if s.name not in val_names]
+        if spec.get("clean", 0) > 0:
+            _set_share(clean_train, spec["clean"])
+            train += clean_train
+        if spec.get("aligned", 0) > 0:
+            others = data.load_pairs(data.list_pairs(pairs_dir, "unclean"), 1.0, "aligned")
+            keep = [s for s in others if data.alignment_ratio(s) >= spec.get("min_alignment", 1.7)]
+            print(f"aligned non-clean pairs: {len(keep)} of {len(others)}", file=sys.stderr)
+            _set_share(keep, spec["aligned"])
+            train += keep
+        if spec.get("xdog", 0) > 0:
+            from training.xdog_targets import xdog_target
+
+            colors = [c for n, c, _ in data.list_pairs(pairs_dir, "all") if n not in val_names]
+            xs = data.xdog_samples(colors, xdog_target, cache_dir=Path("runs/cache/xdog"))
+            _set_share(xs, spec["xdog"])
+            train += xs
+    return train, val
+
+
+def _set_share(samples, share: float) -> None:
+    """Give a group of samples a total sampling weight of ``share``."""
+    for s in samples:
+        s.weight = share / max(1, len(samples))
+
+
+def run_recipe(name: str, pairs_dir: str | None, runs: str = "runs", output: str | None = None,
+               resume: bool = True, steps_scale: float = 1.0, dataset_dir: str | None = None,
+               progress=None, cancel=None) -> dict:
+    """Run every stage of a recipe (each resumable), then export the best weights with a model card."""
+    from training import export, loop
+    from training.recipes import load_recipe
+
+    recipe = load_recipe(name)
+    init = ""
+    summary = {}
+    stages = recipe["stages"]
+    for i, stage in enumerate(stages):
+        run_dir = Path(runs) / recipe["name"] / stage["name"]
+        train, val = build_samples(recipe, stage, pairs_dir, dataset_dir)
+        targs = dict(stage.get("train", {}))
+        targs["steps"] = max(1, int(targs.get("steps", 1000) * steps_scale))
+        args = loop.TrainArgs(run_dir=str(run_dir), task=recipe["task"], model=recipe.get("model", {}),
+                              init_from=init, **targs)
+        print(f"stage {stage['name']}: {len(train)} training samples, {len(val)} validation", file=sys.stderr)
+
+        def stage_progress(f, i=i):
+            if progress is not None:
+                progress((i + f) / len(stages))
+
+        summary[stage["name"]] = loop.train(args, train, val, resume=resume, progress=stage_progress,
+                                            cancel=cancel)
+        init = str(run_dir / "ckpt.pt")
+    out = Path(output or recipe["output"])
+    from training.loop import _dist_info
+
+    if _dist_info()[1] == 0:
+        from anisketch_desktop.core.unet_model import count_parameters
+        from training import card
+
+        model = loop.best_model_from(Path(init).parent)
+        command = "python -m training " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        export.export(model, out, recipe=recipe, summary=summary, command=command)
+        card.write(out, recipe, summary, command, count_parameters(model))
+    return summary
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recipe", default="sketch", help="recipe name (training/recipes/NAME.json) or path")
+    p.add_argument("--pairs", default=DEFAULT_PAIRS, help="folder with color/ and sketch/ (and pairs.tsv)")
+    p.add_argument("--dataset", default=None, help="a wizard dataset folder (approved pairs)")
+    p.add_argument("--runs", default="runs", help="scratch folder for checkpoints and logs")
+    p.add_argument("--output", default=None, help="exported .safetensors (default: the recipe's)")
+    p.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
+    p.add_argument("--steps-scale", type=float, default=1.0, help="multiply every stage's steps")
+
+
+def run_args(ns: argparse.Namespace) -> int:
+    pairs = ns.pairs if ns.pairs and Path(ns.pairs).is_dir() else None
+    if pairs is None and not ns.dataset:
+        print(f"error: pairs folder {ns.pairs!r} not found and no --dataset given", file=sys.stderr)
+        return 2
+    summary = run_recipe(ns.recipe, pairs, ns.runs, ns.output, not ns.no_resume, ns.steps_scale, ns.dataset)
+    print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "config"} for k, v in summary.items()}, indent=1))
+    return 0
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add ``train`` to a CLI's subparsers (``anisketch train ...``)."""
+    p = subparsers.add_parser("train", help="train a sketch or colorize model from a recipe")
+    add_arguments(p)
+    p.set_defaults(func=run_args)
+    return p
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    add_arguments(p)
+    return run_args(p.parse_args(argv))

@@ -1,0 +1,36 @@
+"""Export: fp16 safetensors with config + metadata, and a model card markdown next to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from anisketch_desktop.core.model_io import save_model
+from anisketch_desktop.core.unet_model import count_parameters
+
+
+def export(model, path: str | Path, recipe: dict | None = None, summary: dict | None = None,
+           command: str = "", metrics: dict | None = None) -> Path:
+    """Write ``path`` (fp16 safetensors) with the recipe, command and best metrics in the metadata."""
+    path = Path(path)
+    meta = {
+        "name": (recipe or {}).get("name", path.stem),
+        "recipe": json.dumps(recipe or {}, sort_keys=True),
+        "command": command,
+        "metrics": json.dumps(metrics or {k: v.get("best", {}) for k, v in (summary or {}).items()}),
+        "parameters": str(count_parameters(model)),
+        "dataset": "real anime line-art pairs (color/sketch), see the model card",
+    }
+    return save_model(model.eval(), path, meta, half=True)
+
+
+def write_card(path: str | Path, text: str) -> Path:
+    """Write a model card atomically."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,280 @@
+"""The training loop: checkpoints + resume, validation with the line metric, NaN stop, logs, DDP.
+
+Every step draws its batch and seeds dropout from ``(seed, step, rank)``, so a run resumed from a
+checkpoint produces the same weights as one that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from anisketch_desktop.core.errors import AniSketchError, Cancelled
+from anisketch_desktop.core.unet_model import UNet, UNetConfig
+from training import logs, losses, metrics
+from training.data import PatchSampler, Sample
+from training.predict import run_model
+
+
+class TrainingDiverged(AniSketchError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class TrainArgs:
+    run_dir: str = "runs/sketch"
+    task: str = "sketch"
+    model: dict = field(default_factory=dict)  # UNetConfig keyword arguments
+    steps: int = 1000
+    batch_size: int = 4
+    crop: int = 256
+    scale: tuple = (0.5, 1.0)
+    photometric: float = 0.8
+    optimizer: str = "adamw"  # or "sgd" (lr 1e-3, momentum 0.9: the original recipe)
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup: int = 100
+    min_lr_ratio: float = 0.05
+    ink_weight: float = 4.0
+    dice: float = 0.5
+    rebalance: bool = True
+    eval_every: int = 500
+    robust_images: int = 2
+    ckpt_every: int = 200
+    log_every: int = 20
+    seed: int = 0
+    init_from: str = ""  # checkpoint (.pt) or model (.safetensors) whose weights start this run
+    amp: str = "auto"  # auto: fp16 on CUDA, off on CPU; "bf16": bf16 autocast on CPU too
+    threads: int = 2
+    device: str = "auto"
+
+
+def _atomic_save(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Our own checkpoints (written by this module) hold optimizer and RNG state, so they are pickles."""
+    return torch.load(str(path), map_location="cpu", weights_only=False)
+
+
+def _dist_info():
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _lr_at(args: TrainArgs, step: int) -> float:
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    t = (step - args.warmup) / max(1, args.steps - args.warmup)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+    return args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * cosine)
+
+
+def _init_weights(model: UNet, source: str) -> None:
+    if source.endswith(".safetensors"):
+        from anisketch_desktop.core.model_io import load_model
+
+        state = load_model(source)[0].state_dict()
+    else:
+        ckpt = load_checkpoint(source)
+        state = ckpt.get("best_model") or ckpt["model"]
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+
+
+def evaluate(model: UNet, val: Sequence[Sample], robust_images: int = 0) -> dict:
+    """Sketch: mean line F1 (+ robustness on the first images); colorize: PSNR/SSIM."""
+    if not val:
+        return {}
+    if model.config.task == "colorize":
+        from training.color_metrics import colorize_scores
+
+        return colorize_scores([run_model(model, s.sketch) for s in val], [s.color for s in val])
+    f1s, robust = [], []
+    for i, s in enumerate(val):
+        out = run_model(model, s.color)
+        f1s.append(metrics.line_f1(out, s.truth if s.truth is not None else s.sketch))
+        if i < robust_images:
+            robust.append(metrics.robustness(lambda im: run_model(model, im), s.color, clean_output=out))
+    res = {"f1": float(np.mean(f1s))}
+    if robust:
+        res["robust"] = float(np.mean([np.mean(list(r.values())) for r in robust]))
+        res["robust_min"] = float(min(min(r.values()) for r in robust))
+    return res
+
+
+def train(
+    args: TrainArgs, samples: Sequence[Sample], val: Sequence[Sample] = (), resume: bool = True,
+    progress: Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None,
+    quiet: bool = False,
+) -> dict:
+    """Train (or resume) in ``args.run_dir``; returns a summary with the best validation metrics.
+
+    Writes ``ckpt.pt`` (latest, every ``ckpt_every`` steps), ``best.pt`` (best validation score),
+    ``log.csv``/``log.jsonl``/``eval.csv`` and ``loss.png``. Under torchrun every rank calls this.
+    """
+    world, rank, local_rank = _dist_info()
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+    if args.device == "auto":
+        device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(args.device)
+    if device.type == "cpu" and args.threads > 0:
+        torch.set_num_threads(args.threads)
+    run_dir = Path(args.run_dir)
+    is_main = rank == 0
+    ckpt_path = run_dir / "ckpt.pt"
+
+    torch.manual_seed(args.seed)
+    cfg_fn = UNetConfig.sketch if args.task == "sketch" else UNetConfig.colorize
+    config = cfg_fn(**args.model)
+    model = UNet(config).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if args.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=args.weight_decay)
+    else:
+        opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
+    use_amp = device.type == "cuda" and args.amp in ("auto", "fp16")
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    cpu_bf16 = device.type == "cpu" and args.amp == "bf16"
+
+    step, best, history = 0, {"score": -1.0}, []
+    best_model = None
+    if resume and ckpt_path.is_file():
+        ck = load_checkpoint(ckpt_path)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        scaler.load_state_dict(ck["scaler"])
+        step, best, history, best_model = ck["step"], ck["best"], ck["history"], ck.get("best_model")
+        torch.set_rng_state(ck["rng"]["torch"])
+        if not quiet and is_main:
+            print(f"resumed {ckpt_path} at step {step}", file=sys.stderr)
+    elif args.init_from:
+        _init_weights(model, args.init_from)
+
+    ddp_model = model
+    if world > 1:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[local_rank] if device.type == "cuda" else None
+        )
+    sampler = PatchSampler(samples, args.task, args.crop, args.scale, args.photometric,
+                           config.input_norm == "levels", seed=args.seed)
+    rebalance = None
+    if args.task == "colorize" and args.rebalance:
+        rebalance = losses.ab_prior([s.color for s in samples], config.unshuffle)
+    logger = logs.RunLogger(run_dir, enabled=is_main)
+
+    def snapshot():
+        return {
+            "model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
+            "step": step, "best": best, "best_model": best_model, "history": history,
+            "config": config.to_json(), "args": asdict(args), "rng": {"torch": torch.get_rng_state()},
+        }
+
+    def do_eval():
+        nonlocal best, best_model
+        res = evaluate(model, val, args.robust_images)
+        if not res:
+            return
+        score = res.get("f1", res.get("psnr", 0.0))
+        res["step"] = step
+        history.append(res)
+        logger.eval_row(res)
+        if score > best["score"]:
+            best = {"score": score, **res}
+            best_model = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        if not quiet:
+            print(f"\n[eval step {step}] {json.dumps(res)} best={best['score']:.4f}", file=sys.stderr)
+
+    model.train()
+    start_step, t0 = step, time.time()
+    bar = logs.ProgressBar(args.steps, enabled=is_main and not quiet)
+    while step < args.steps:
+        if cancel is not None and cancel():
+            if is_main:
+                _atomic_save(snapshot(), ckpt_path)
+            raise Cancelled("Training cancelled (checkpoint saved; it can be resumed).")
+        lr = _lr_at(args, step)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        torch.manual_seed(args.seed * 1_000_003 + step * 101 + rank)
+        xb, yb = sampler.batch(step, args.batch_size, rank)
+        x = torch.from_numpy(xb).to(device)
+        y = torch.from_numpy(yb).to(device)
+        with torch.autocast(device.type, dtype=torch.float16 if use_amp else torch.bfloat16,
+                            enabled=use_amp or cpu_bf16):
+            raw = ddp_model(x)
+        if args.task == "sketch":
+            loss, parts = losses.sketch_loss(raw, y, args.ink_weight, args.dice)
+        else:
+            loss, parts = losses.colorize_loss(raw, y, config.unshuffle, rebalance)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"Training stopped: the loss became {float(loss.detach())} at step {step} "
+                f"(lr {lr:.2e}). Lower the learning rate or check the data."
+            )
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        step += 1
+        logger.train_row(step, float(loss.detach()), lr, parts)
+        bar.update(step, float(loss.detach()), time.time() - t0, step - start_step)
+        if progress is not None:
+            progress(step / args.steps)
+        if is_main and val and (step % args.eval_every == 0 or step == args.steps):
+            do_eval()
+        if is_main and (step % args.ckpt_every == 0 or step == args.steps):
+            _atomic_save(snapshot(), ckpt_path)
+            logger.plot()
+        if world > 1 and (step % args.eval_every == 0 or step == args.steps):
+            torch.distributed.barrier()
+    bar.close()
+    summary = {"step": step, "best": best, "config": config.to_json(), "run_dir": str(run_dir), "world": world}
+    if world > 1:
+        summary["ranks_in_sync"] = _ranks_in_sync(model, world)
+    if is_main and best_model is None:  # no validation set: the final weights are the best we know
+        best_model = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        _atomic_save(snapshot(), ckpt_path)
+    if is_main:
+        logger.plot()
+    return summary
+
+
+def _ranks_in_sync(model: UNet, world: int) -> bool:
+    """True when every DDP rank ends with the same weights (gradients were averaged across ranks)."""
+    flat = torch.cat([p.detach().float().flatten() for p in model.parameters()])
+    mine = torch.stack([flat.sum(), (flat * flat).sum(), flat[::97].sum()]).double()
+    gathered = [torch.zeros_like(mine) for _ in range(world)]
+    torch.distributed.all_gather(gathered, mine)
+    return all(torch.equal(g, gathered[0]) for g in gathered)
+
+
+def best_model_from(run_dir: str | Path) -> UNet:
+    """The best (or last) weights of a run, as an eval-mode ``UNet``."""
+    ck = load_checkpoint(Path(run_dir) / "ckpt.pt")
+    model = UNet(UNetConfig.from_json(ck["config"]))
+    model.load_state_dict(ck.get("best_model") or ck["model"])
+    return model.eval()
