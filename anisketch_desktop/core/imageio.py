@@ -12,6 +12,7 @@ import io
 import os
 import secrets
 import stat
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,9 +32,11 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 )
 
-# Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; keep it in step with our own limit (which
-# read_image checks first, with a readable message). A caller that raises the limit raises Pillow's too.
+# Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; keep it in step with our own limit, which
+# decode_image checks right after reading the header, with a readable message (so Pillow's warning is noise).
+# A caller that raises the limit raises Pillow's too.
 Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 _PIL_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")  # JPEG covers MPO (phone cameras) too
 _SAVE_FORMATS = {
