@@ -142,7 +142,7 @@ def process(
 
 def output_path(source: Path, rel: Path | None, out_dir: str | Path | None, template: str, mode: str) -> Path:
     """Where a job's result goes: ``out_dir/<rel folders>/<template>``; next to ``source`` without out_dir."""
-    rel = rel or Path(source.name)
+    rel = Path(rel) if rel else Path(source.name)
     try:
         name = (template or DEFAULT_TEMPLATE).format(
             stem=rel.stem, mode=MODE_SUFFIX.get(mode, mode), ext=rel.suffix.lstrip(".")

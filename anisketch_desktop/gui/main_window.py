@@ -36,6 +36,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None):
         super().__init__()
         self.settings = settings or Settings()
+        self.setObjectName("main_window")
         self.setWindowTitle("AniSketch")
         self.setWindowIcon(QIcon(str(paths.resource_path("icons", "anisketch.png"))))
         self.setAcceptDrops(True)
@@ -247,9 +248,13 @@ class MainWindow(QMainWindow):
         if note and not self._device_note_shown:
             self._device_note_shown = True
             self.statusBar().showMessage(note, 15000)
-            QMessageBox.information(
-                self, "Running on the CPU", f"{note}.\n\nResults are the same, only slower."
+            box = QMessageBox(
+                QMessageBox.Icon.Information, "Running on the CPU",
+                f"{note}.\n\nResults are the same, only slower.", QMessageBox.StandardButton.Ok, self,
             )
+            box.setObjectName("device_note")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()  # window-modal, does not block the event loop
 
     def _update_actions(self, *args) -> None:
         a = self.actions

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -165,7 +165,9 @@ class OptionsPanel(QWidget):
             for info in infos:
                 label = info.name + ("" if info.shipped else " (yours)")
                 combo.addItem(label, str(info.path))
-                combo.setItemData(combo.count() - 1, f"{info.description}\n{info.path}".strip())
+                combo.setItemData(
+                    combo.count() - 1, f"{info.description}\n{info.path}".strip(), Qt.ItemDataRole.ToolTipRole
+                )
             if not infos:
                 combo.addItem("none installed", "")
             index = combo.findData(current)

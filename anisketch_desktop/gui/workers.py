@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from anisketch_desktop.core.errors import AniSketchError, Cancelled
 
@@ -172,7 +172,8 @@ class TaskRunner(QObject):
         worker.succeeded.connect(self._on_succeeded)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
-        worker.finished.connect(thread.quit)
+        # direct: quit() is thread-safe, and a queued call would wait for the GUI thread (which may be in wait())
+        worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._on_thread_finished)
         self._worker, self._thread, self._tag = worker, thread, tag
         self.started.emit(tag)
