@@ -1,0 +1,152 @@
+"""Small widgets the wizard pages share: page header, message banner, image pane, clarity histogram."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+ACCENT = QColor("#3d8fe0")
+GOOD = QColor("#3fb56b")
+BAD = QColor("#e05252")
+WARN = QColor("#e0a030")
+
+
+def muted(widget: QWidget) -> QColor:
+    color = QColor(widget.palette().color(widget.foregroundRole()))
+    color.setAlphaF(0.6)
+    return color
+
+
+class PageHeader(QWidget):
+    """A page's title and a one-paragraph explanation."""
+
+    def __init__(self, title: str, text: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = QLabel(title)
+        font = QFont(self.title.font())
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.text = QLabel(text)
+        self.text.setWordWrap(True)
+        self.text.setObjectName("page_subtitle")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 6)
+        layout.setSpacing(4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.text)
+
+
+class Banner(QLabel):
+    """A coloured message line (error, warning, info, success); hidden when empty."""
+
+    COLORS = {"error": BAD, "warning": WARN, "info": ACCENT, "success": GOOD}
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.kind = ""
+        self.hide()
+
+    def show_message(self, kind: str, text: str) -> None:
+        self.kind = kind
+        color = self.COLORS.get(kind, ACCENT)
+        self.setStyleSheet(
+            f"QLabel {{ border-left: 4px solid {color.name()}; padding: 8px 10px; border-radius: 3px;"
+            f" background: rgba({color.red()}, {color.green()}, {color.blue()}, 40); }}"
+        )
+        self.setText(text)
+        self.setVisible(bool(text))
+
+    def clear_message(self) -> None:
+        self.kind = ""
+        self.setText("")
+        self.hide()
+
+
+class ImagePane(QFrame):
+    """Paints one image fitted into the widget (no upscaling beyond 4x), with a caption underneath."""
+
+    def __init__(self, caption: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.caption = caption
+        self.image: QImage | None = None
+        self.placeholder = ""
+        self.setMinimumSize(160, 140)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_image(self, image: QImage | None, placeholder: str = "") -> None:
+        self.image, self.placeholder = image, placeholder
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        caption_h = p.fontMetrics().height() + 6 if self.caption else 0
+        area = QRectF(self.rect()).adjusted(2, 2, -2, -2 - caption_h)
+        p.fillRect(area, self.palette().color(self.palette().ColorRole.Base))
+        if self.image is not None and not self.image.isNull():
+            w, h = self.image.width(), self.image.height()
+            scale = min(area.width() / w, area.height() / h, 4.0)
+            target = QRectF(0, 0, w * scale, h * scale)
+            target.moveCenter(area.center())
+            p.drawImage(target, self.image)
+        elif self.placeholder:
+            p.setPen(muted(self))
+            p.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
+        if self.caption:
+            p.setPen(muted(self))
+            p.drawText(QRectF(0, area.bottom() + 3, self.width(), caption_h), Qt.AlignmentFlag.AlignHCenter,
+                       self.caption)
+
+
+class Histogram(QWidget):
+    """Clarity score distribution: bars over [0, 1] painted with QPainter."""
+
+    def __init__(self, bins: int = 20, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.bins = bins
+        self.counts = [0] * bins
+        self.total = 0
+        self.setMinimumHeight(90)
+
+    def set_values(self, values: list[float]) -> None:
+        self.counts = [0] * self.bins
+        for v in values:
+            self.counts[min(self.bins - 1, max(0, int(v * self.bins)))] += 1
+        self.total = len(values)
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fm = p.fontMetrics()
+        label_h = fm.height() + 2
+        area = QRectF(self.rect()).adjusted(4, 4, -4, -4 - label_h)
+        p.setPen(QPen(muted(self), 1))
+        p.drawLine(area.bottomLeft(), area.bottomRight())
+        if not self.total:
+            p.drawText(area, Qt.AlignmentFlag.AlignCenter, "No sketches yet")
+            return
+        top = max(self.counts)
+        width = area.width() / self.bins
+        for i, n in enumerate(self.counts):
+            if not n:
+                continue
+            h = max(2.0, area.height() * n / top)
+            t = (i + 0.5) / self.bins  # red (unclear) to green (clear)
+            color = QColor.fromHsvF(0.33 * t, 0.6, 0.85)
+            p.fillRect(QRectF(area.left() + i * width + 1, area.bottom() - h, width - 2, h), color)
+        p.setPen(muted(self))
+        for value, align in ((0.0, Qt.AlignmentFlag.AlignLeft), (0.5, Qt.AlignmentFlag.AlignHCenter),
+                             (1.0, Qt.AlignmentFlag.AlignRight)):
+            x = area.left() + value * area.width()
+            left = x if align == Qt.AlignmentFlag.AlignLeft else x - 40
+            rect = QRectF(left, area.bottom() + 2, 80, label_h)
+            if align == Qt.AlignmentFlag.AlignRight:
+                rect.moveRight(x)
+            p.drawText(rect, align, f"{value:.1f}")
+        p.drawText(QRectF(area.left(), area.top(), area.width(), label_h), Qt.AlignmentFlag.AlignRight,
+                   f"clarity of {self.total:,} sketches (peak {top:,})")
