@@ -93,6 +93,34 @@ KEEP: list[str] = [
 ]
 
 
+# Debug symbols worth stripping (Linux). Only torch's own libraries: they carry ~98 MB of symbols, and they are
+# not rewritten by auditwheel/patchelf. Stripping patchelf'd libraries (numpy.libs/, *.libs/, cv2) corrupts
+# them ("ELF load command address/offset not page-aligned"), which is why the spec does not use strip=True.
+STRIP_GLOBS = ["torch/lib/*.so*", "torch/_C.*.so"]
+
+
+def strip_symbols(internal_dir: str | Path, globs: list[str] | None = None) -> int:
+    """Run ``strip --strip-unneeded`` on the matching files under ``internal_dir``; returns bytes saved."""
+    import shutil
+    import subprocess
+
+    strip = shutil.which("strip")
+    if strip is None:
+        print("AniSketch: no `strip` program; debug symbols kept")
+        return 0
+    internal_dir = Path(internal_dir)
+    saved = 0
+    for pattern in globs or STRIP_GLOBS:
+        for path in sorted(internal_dir.glob(pattern)):
+            if path.is_symlink() or not path.is_file():
+                continue
+            before = path.stat().st_size
+            subprocess.run([strip, "--strip-unneeded", str(path)], check=True)
+            saved += before - path.stat().st_size
+    print(f"AniSketch: stripped debug symbols, {saved / 1e6:.1f} MB saved")
+    return saved
+
+
 def _name(entry) -> str:
     return str(entry[0]).replace("\\", "/")
 

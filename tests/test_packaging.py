@@ -89,7 +89,7 @@ def test_spec_builds_one_folder_app_with_resources_and_no_upx(tmp_path, monkeypa
     (_coll_args, coll_kw), = rec.calls["COLLECT"]
     assert coll_kw["name"] == "AniSketch" and coll_kw["upx"] is False
     if sys.platform.startswith("linux"):
-        assert names == ["AniSketch"] and coll_kw["strip"] is True
+        assert names == ["AniSketch"] and coll_kw["strip"] is False  # strip=True corrupts numpy's OpenBLAS
         link = dist / "AniSketch" / "anisketch"  # the CLI is a symlink to the one executable
         assert link.is_symlink() and os.readlink(link) == "AniSketch"
     else:
@@ -149,6 +149,17 @@ def test_orphaned_libraries_go_with_the_plugin_that_needed_them(tmp_path):
 def test_prune_rules(path, keep):
     rules = _load("prune_rules")
     assert (rules.reason_to_drop(path) is None) is keep
+
+
+def test_only_torch_libraries_are_stripped(tmp_path):
+    rules = _load("prune_rules")
+    for name in ("torch/lib/libtorch_cpu.so", "torch/lib/libgomp.so.1", "torch/_C.cpython-311-x86_64-linux-gnu.so",
+                 "numpy.libs/libscipy_openblas64_.so", "cv2/cv2.abi3.so", "PIL/_imaging.so"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    matched = {str(p.relative_to(tmp_path)) for g in rules.STRIP_GLOBS for p in tmp_path.glob(g)}
+    assert matched == {"torch/lib/libtorch_cpu.so", "torch/lib/libgomp.so.1",
+                       "torch/_C.cpython-311-x86_64-linux-gnu.so"}
 
 
 # --------------------------------------------------------------------------------------------- entry script
