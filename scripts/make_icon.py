@@ -1,6 +1,6 @@
 """Draw the app icon: writes ``resources/icons/anisketch.svg`` and renders PNGs from it (Qt's SVG renderer).
 
-    python scripts/make_icon.py            # anisketch.svg, anisketch.png (256 px), anisketch-48.png
+    python scripts/make_icon.py            # anisketch.svg, anisketch.png (256 px), anisketch-48.png, anisketch.ico
 
 The picture: a rounded tile, its upper-left half a colour gradient (the picture), its lower-right half paper,
 and one bold ink stroke crossing both (the line art) — the app in one glance.
@@ -68,7 +68,11 @@ def main() -> int:
     svg_path.write_text(SVG, encoding="utf-8")
     render(svg_path, ICONS / "anisketch.png", 256)
     render(svg_path, ICONS / "anisketch-48.png", 48)
-    print(f"wrote {svg_path}, anisketch.png, anisketch-48.png")
+    from PIL import Image  # the Windows installer and executables take a multi-size .ico
+
+    sizes = [(n, n) for n in (16, 24, 32, 48, 64, 128, 256)]
+    Image.open(ICONS / "anisketch.png").convert("RGBA").save(ICONS / "anisketch.ico", sizes=sizes)
+    print(f"wrote {svg_path}, anisketch.png, anisketch-48.png, anisketch.ico")
     return 0
 
 

@@ -168,3 +168,20 @@ def _json_objects(text: str):
             depth -= 1
             if depth == 0:
                 yield text[start : i + 1]
+
+
+def test_train_on_a_dataset_saves_to_the_user_models_folder(pairs_dir, tmp_path, _isolated_home):
+    from anisketch_desktop import cli as app_cli
+    from anisketch_desktop.core import models
+
+    code = app_cli.main(["train", "--dataset", str(pairs_dir), "--recipe", str(_recipe(tmp_path, steps=2)),
+                         "--runs", str(tmp_path / "runs")])
+    assert code == 0
+    saved = _isolated_home / "models" / "pairs-sketch.safetensors"
+    assert saved.is_file() and saved.with_suffix(".md").is_file()
+    assert [m.path for m in models.list_models("sketch") if not m.shipped] == [saved]
+
+
+def test_train_reports_a_missing_folder(tmp_path, capsys):
+    assert cli.main(["--pairs", str(tmp_path / "nope")]) == 2
+    assert "not found" in capsys.readouterr().err

@@ -94,7 +94,8 @@ def run_recipe(name: str, pairs_dir: str | None, runs: str = "runs", output: str
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", default="sketch", help="recipe name (training/recipes/NAME.json) or path")
-    p.add_argument("--pairs", default=DEFAULT_PAIRS, help="folder with color/ and sketch/ (and pairs.tsv)")
+    p.add_argument("--pairs", default=None,
+                   help=f"folder with color/ and sketch/ (and pairs.tsv); default {DEFAULT_PAIRS} unless --dataset")
     p.add_argument("--dataset", default=None, help="a wizard dataset folder (approved pairs)")
     p.add_argument("--runs", default="runs", help="scratch folder for checkpoints and logs")
     p.add_argument("--output", default=None, help="exported .safetensors (default: the recipe's)")
@@ -103,11 +104,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_args(ns: argparse.Namespace) -> int:
-    pairs = ns.pairs if ns.pairs and Path(ns.pairs).is_dir() else None
-    if pairs is None and not ns.dataset:
-        print(f"error: pairs folder {ns.pairs!r} not found and no --dataset given", file=sys.stderr)
+    pairs = ns.pairs or (None if ns.dataset else DEFAULT_PAIRS)
+    if pairs is not None and not Path(pairs).is_dir():
+        print(f"error: pairs folder {pairs!r} not found", file=sys.stderr)
         return 2
-    summary = run_recipe(ns.recipe, pairs, ns.runs, ns.output, not ns.no_resume, ns.steps_scale, ns.dataset)
+    if ns.dataset and not Path(ns.dataset).is_dir():
+        print(f"error: dataset folder {ns.dataset!r} not found", file=sys.stderr)
+        return 2
+    output = ns.output
+    if ns.dataset and not output:  # a user's own model goes to their models folder, never over a shipped one
+        from anisketch_desktop import paths
+        from training.recipes import load_recipe
+
+        task = load_recipe(ns.recipe)["task"]
+        output = str(paths.user_models_dir() / f"{Path(ns.dataset).resolve().name}-{task}.safetensors")
+        print(f"the model will be saved as {output}", file=sys.stderr)
+    summary = run_recipe(ns.recipe, pairs, ns.runs, output, not ns.no_resume, ns.steps_scale, ns.dataset)
     print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "config"} for k, v in summary.items()}, indent=1))
     return 0
 
