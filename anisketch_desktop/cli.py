@@ -176,18 +176,23 @@ def run_images(args) -> int:
             raise
         except AniSketchError as exc:
             summary.failed.append((path, str(exc)))
-            bar.message(f"failed {rel}: {exc}")
+            bar.message(f"failed: {_named(rel, str(exc))}")
         except (OSError, ValueError, RuntimeError, MemoryError) as exc:
             summary.failed.append((path, f"{type(exc).__name__}: {exc}"))
-            bar.message(f"failed {rel}: {type(exc).__name__}: {exc}")
+            bar.message(f"failed: {_named(rel, f'{type(exc).__name__}: {exc}')}")
     elapsed = time.monotonic() - started
     bar.message(
         f"{len(summary.done)} written, {len(summary.skipped)} skipped, {len(summary.failed)} failed "
         f"in {elapsed:.1f}s -> {out_dir}"
     )
     for path, reason in summary.failed:
-        print(f"  failed: {path}: {reason}", file=sys.stderr)
+        print(f"  failed: {_named(path, reason)}", file=sys.stderr)
     return 1 if summary.failed else 0
+
+
+def _named(path: Path, reason: str) -> str:
+    """``reason`` led by the file's path, unless the message names the file already."""
+    return reason if Path(path).name in reason else f"{path}: {reason}"
 
 
 def run_presets(args) -> int:
