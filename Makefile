@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_INDEX ?=
 PIP_INSTALL := $(BIN)/pip install -c constraints.txt $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 
-.PHONY: setup run test lint bench screenshot package clean
+.PHONY: setup run test lint bench bench-gui screenshot package clean
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,12 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks.bench_core
+
+bench-gui: setup
+	$(BIN)/python -m benchmarks.bench_gui
+
+screenshot: setup
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshot.py -o docs/screenshot_main.png
 
 package: setup
 	bash packaging/build.sh

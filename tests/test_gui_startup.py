@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,8 @@ SHOW_WINDOW = textwrap.dedent(
     def check():
         window = next(w for w in QApplication.topLevelWidgets() if w.objectName() == "main_window")
         print("visible", window.isVisible(), "torch", "torch" in sys.modules, "t", time.perf_counter() - t0)
-        QTimer.singleShot(300, lambda: print("torch_later", "torch" in sys.modules))
+        combo = window.options.sketch_model_combo
+        QTimer.singleShot(300, lambda: print("torch_later", "torch" in sys.modules, "model", combo.currentText()))
         QTimer.singleShot(350, QApplication.instance().quit)
     QTimer.singleShot(0, check)
     sys.exit(run_gui([]))
@@ -33,13 +35,16 @@ def _env(home) -> dict:
     return env
 
 
-def test_window_appears_before_torch_is_imported(tmp_path):
+def test_window_appears_before_torch_is_imported(tmp_path, tiny_sketch_model):
+    (tmp_path / "models").mkdir()
+    shutil.copy(tiny_sketch_model, tmp_path / "models" / "mine.safetensors")  # listing it must not load torch
     result = subprocess.run([sys.executable, "-c", SHOW_WINDOW], env=_env(tmp_path), capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     line = next(x for x in result.stdout.splitlines() if x.startswith("visible"))
     assert line.startswith("visible True torch False"), result.stdout
-    assert "torch_later False" in result.stdout  # listing models after start-up does not load torch either
+    # listing the installed models after start-up does not load torch either
+    assert "torch_later False model tiny test model (yours)" in result.stdout, result.stdout
     assert (tmp_path / "logs" / "anisketch.log").is_file()
 
 

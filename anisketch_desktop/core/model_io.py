@@ -57,7 +57,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
             "Use a .safetensors model exported by AniSketch."
         )
     try:
-        with safe_open(str(path), framework="pt") as handle:
+        with safe_open(str(path), framework="numpy") as handle:  # header only; "pt" would import torch
             meta = handle.metadata() or {}
     except Exception as exc:  # safetensors raises its own error types for bad headers
         raise ModelLoadError(f"{path.name} is not a valid safetensors file ({exc})") from exc

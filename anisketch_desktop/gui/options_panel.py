@@ -116,15 +116,21 @@ class OptionsPanel(QWidget):
         for widget in (modes_box, self.models_box, self.lines_box, self.xdog_panel, device_box):
             layout.addWidget(widget)
         layout.addStretch(1)
-        layout.addWidget(self.run_button)
-        layout.addWidget(self.enqueue_button)
         scroll = QScrollArea()
         scroll.setWidget(inner)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # wide enough for every row next to the vertical scroll bar (no squeezed sliders, no sideways scrolling)
+        scroll.setMinimumWidth(inner.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
+        buttons = QVBoxLayout()  # Run stays in view however short the dock is
+        buttons.setContentsMargins(9, 4, 9, 9)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.enqueue_button)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.addWidget(scroll, 1)
+        outer.addLayout(buttons)
 
     # ------------------------------------------------------------------ values
     def mode(self) -> str:

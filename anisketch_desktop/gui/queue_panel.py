@@ -40,7 +40,8 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.rect = QRect(option.rect.adjusted(4, 5, -4, -5))
         bar.minimum, bar.maximum, bar.progress = 0, 100, int(value)
         bar.text, bar.textVisible = f"{int(value)}%", True
-        bar.state = option.state
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal
         style = option.widget.style() if option.widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
 
@@ -176,6 +177,7 @@ class QueuePanel(QWidget):
     def restore_state(self) -> None:
         self.folder_edit.setText(self.settings.output_dir)
         self.template_edit.setText(self.settings.name_template)
+        self.template_edit.setCursorPosition(0)  # show the start of the template, not its end
         index = self.exists_combo.findData(self.settings.if_exists)
         self.exists_combo.setCurrentIndex(max(index, 0))
 

@@ -109,8 +109,11 @@ class DatasetWizard(QDialog):
         self.close_button.setAutoDefault(False)
         self.close_button.clicked.connect(self.close)
         self.back_button.setAutoDefault(False)
+        for button in (self.close_button, self.back_button, self.next_button):
+            button.setMinimumSize(96, 30)
         footer = QHBoxLayout()
         footer.setContentsMargins(18, 8, 18, 14)
+        footer.setSpacing(8)
         footer.addWidget(self.close_button)
         footer.addStretch(1)
         footer.addWidget(self.back_button)
