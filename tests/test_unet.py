@@ -98,3 +98,26 @@ def test_refuses_pickles_and_non_safetensors(tmp_path):
         load_model(bare)
     with pytest.raises(ModelLoadError, match="not found"):
         load_model(tmp_path / "missing.safetensors")
+
+
+def test_colorize_multiplies_the_input_lines_onto_its_colour_layer():
+    torch.manual_seed(0)
+    cfg = UNetConfig.colorize(base_channels=4, depth=2, multiply_lines=True)
+    model = UNet(cfg).eval()
+    lines = torch.ones(1, 1, 32, 48)
+    lines[..., 10:12, :] = 0.0  # an ink stroke
+    lines[..., 20, :] = 0.5  # a soft pencil stroke
+    with torch.no_grad():
+        raw = model(lines)
+        out = model.predict(lines)
+        plain = UNet(UNetConfig.colorize(base_channels=4, depth=2)).eval()
+        plain.load_state_dict(model.state_dict())
+        layer = plain.predict(lines)  # the same weights without the multiply: the colour layer
+    assert len(raw) == 3 and torch.equal(raw[2], lines)
+    assert out[..., 10:12, :].abs().max() < 1e-5  # ink is black whatever the layer's colour
+    assert torch.allclose(out[..., 0:5, :], layer[..., 0:5, :], atol=1e-5)  # paper shows the layer
+    from anisketch_desktop.core import color
+
+    half = color.rgb_to_lab(out[..., 20:21, :])[:, 0]
+    full = color.rgb_to_lab(layer[..., 20:21, :])[:, 0]
+    assert torch.allclose(half, full * 0.5, atol=0.5)  # a 50% stroke halves the lightness

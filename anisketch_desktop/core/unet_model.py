@@ -35,6 +35,7 @@ class UNetConfig:
     color_bins: int = 0  # colorize only: >0 predicts Lab L by regression and ab as a distribution over bins
     bin_temperature: float = 0.38  # annealed-mean temperature used to decode the ab distribution
     input_norm: str = "none"  # "levels": the engine stretches input levels before the network sees them
+    multiply_lines: bool = False  # colorize: the net paints a flat colour layer; the input lines multiply onto it
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -93,7 +94,10 @@ class UNet(nn.Module):
             self.ab_head = None
 
     def forward(self, x: torch.Tensor):
-        """Raw outputs: sketch/RGB logits ``B x C x H x W``; colorize with bins: ``(L_logits, ab_logits)``."""
+        """Raw outputs: sketch/RGB logits ``B x C x H x W``; colorize with bins: ``(L_logits, ab_logits)``,
+        plus the input line art as a third item when ``multiply_lines`` (the way artists lay flat colours under
+        a line layer set to Multiply: lines and fills stay exactly where the drawing has them)."""
+        lines = x.clamp(0.0, 1.0) if self.ab_head is not None and self.config.multiply_lines else None
         r = self.config.unshuffle
         if r > 1:
             x = F.pixel_unshuffle(x, r)
@@ -108,6 +112,8 @@ class UNet(nn.Module):
         out = self.head(x)
         if r > 1:
             out = F.pixel_shuffle(out, r)
+        if lines is not None:
+            return out, self.ab_head(x), lines
         if self.ab_head is not None:
             return out, self.ab_head(x)
         return out
@@ -116,10 +122,13 @@ class UNet(nn.Module):
         """Turn raw outputs into an image batch in [0, 1]: ``B x 1 x H x W`` (sketch) or ``B x 3 x H x W``."""
         if self.ab_head is None:
             return torch.sigmoid(raw.float())
-        l_logits, ab_logits = raw
+        l_logits, ab_logits = raw[:2]
         lightness = torch.sigmoid(l_logits.float()) * 100.0
         ab = color.decode_ab(ab_logits.float(), self.config.bin_temperature)
         ab = F.interpolate(ab, size=lightness.shape[-2:], mode="bilinear", align_corners=False)
+        if len(raw) > 2:  # multiply the lines onto the colour layer (ink -> black, paper -> the layer)
+            lines = raw[2].float()
+            lightness, ab = lightness * lines, ab * lines
         return color.lab_to_rgb(torch.cat([lightness, ab], dim=1)).clamp(0.0, 1.0)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
