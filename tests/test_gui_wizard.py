@@ -15,7 +15,7 @@ from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt  # noqa: E402
 
 from anisketch_desktop import paths  # noqa: E402
 from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
-from anisketch_desktop.gui.wizard import DatasetWizard  # noqa: E402
+from anisketch_desktop.gui.wizard import DatasetWizard, jobs  # noqa: E402
 
 
 def decisions(dataset: Path) -> dict[str, str | None]:
@@ -148,11 +148,14 @@ def test_empty_folder_to_a_trained_model_selected_in_the_main_window(qtbot, wind
     train.steps_spin.setValue(3)
     train.device_combo.setCurrentIndex(train.device_combo.findData("cpu"))
     train.name_edit.setText("wizard test")
+    assert wizard.steps.item(4).text() == "5   Train"  # nothing trained yet
     qtbot.mouseClick(train.start_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, wizard, timeout=60_000)
     assert train.banner.kind == "success", train.banner.text()
     model_file = paths.user_models_dir() / "wizard-test-sketch.safetensors"
     assert model_file.is_file()
+    assert wizard.steps.item(4).text() == "✓   Train"
+    assert [(m["task"], m["path"]) for m in jobs.trained_models(dataset)] == [("sketch", str(model_file))]
     assert [s for s, _ in train.curve.series["sketch"]] == [1, 2, 3]
     combo = window.options.sketch_model_combo
     assert combo.findData(str(model_file)) >= 0, [combo.itemData(i) for i in range(combo.count())]

@@ -32,6 +32,14 @@ NOTICE = (  # the dataset layer's text is shown when it can be imported (see _no
     "private use and do not redistribute them."
 )
 
+# One box of one colour: the theme (qdarkstyle) gives every QLabel / QCheckBox its own opaque background,
+# which would paint stripes over the frame's tint, so the frame's children draw no background of their own.
+NOTICE_STYLE = """
+QFrame#notice { border: 1px solid #e0a030; border-radius: 4px; background: rgba(224, 160, 48, 30); }
+QFrame#notice QLabel, QFrame#notice QCheckBox { background: transparent; border: none; }
+QFrame#notice QLabel:disabled, QFrame#notice QCheckBox:disabled { background: transparent; }
+"""
+
 
 def _notice_text() -> str:
     try:
@@ -164,13 +172,14 @@ class CrawlPage(QWidget):
     def _build_run(self) -> None:
         self.notice_frame = QFrame()
         self.notice_frame.setObjectName("notice")
-        self.notice_frame.setStyleSheet("QFrame#notice { border: 1px solid #e0a030; border-radius: 4px;"
-                                        " background: rgba(224, 160, 48, 30); }")
+        self.notice_frame.setStyleSheet(NOTICE_STYLE)
         notice_title = QLabel("Before you crawl")
+        notice_title.setObjectName("notice_title")
         font = QFont(notice_title.font())
         font.setBold(True)
         notice_title.setFont(font)
         notice = QLabel(_notice_text())
+        notice.setObjectName("notice_text")
         notice.setWordWrap(True)
         self.agree_check = QCheckBox("I understand: private training use only")
         self.agree_check.setObjectName("agree")

@@ -134,6 +134,10 @@ class FolderPage(QWidget):
         self.opened.emit()
         return True
 
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.refresh()  # decisions made on the Review page do not emit data_changed
+
     def refresh(self) -> None:
         self.recent_list.clear()
         self.recent_list.addItems(self.ctx.recent())

@@ -21,6 +21,7 @@ from anisketch_desktop.core.errors import AniSketchError
 TASKS = ("sketch", "colorize")
 TINY_MODEL = {"base_channels": 4, "depth": 2}  # for tests and quick trials: trains in seconds on a CPU
 RUN_INFO = "wizard_run.json"  # next to a run's ckpt.pt: the arguments, so "Resume" rebuilds the same run
+MODELS_INFO = "wizard_models.json"  # every model trained (and exported) from the dataset, oldest first
 
 
 # ---------------------------------------------------------------------------------------------------- crawl
@@ -182,6 +183,47 @@ def _write_info(dataset_dir, plan: TrainPlan, reached: dict[str, int], finished:
     tmp.replace(folder / RUN_INFO)
 
 
+def trained_models(dataset_dir: str | Path) -> list[dict]:
+    """The models trained from this dataset and saved to the models folder: ``[{"task", "path", "steps",
+    "at"}, ...]``, oldest first. A dataset whose last run finished before this list was kept counts with one
+    entry per task of that run (``path`` None)."""
+    folder = runs_dir(dataset_dir)
+    try:
+        models = json.loads((folder / MODELS_INFO).read_text())
+        if isinstance(models, list):
+            return [m for m in models if isinstance(m, dict)]
+    except (OSError, ValueError):
+        pass
+    try:
+        raw = json.loads((folder / RUN_INFO).read_text())
+        if raw.get("finished"):
+            plan = TrainPlan(**raw["plan"])
+            return [{"task": task, "path": None, "steps": plan.steps, "at": None} for task in plan.tasks]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    return []
+
+
+def has_trained_model(dataset_dir: str | Path | None) -> bool:
+    """True when a model has been trained from the dataset (the wizard's Train step is done)."""
+    return dataset_dir is not None and bool(trained_models(dataset_dir))
+
+
+def record_model(dataset_dir: str | Path, task: str, path: str | Path, steps: int) -> None:
+    """Add an exported model to the dataset's list of trained models (see ``trained_models``)."""
+    folder = runs_dir(dataset_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        models = json.loads((folder / MODELS_INFO).read_text())
+        models = [m for m in models if isinstance(m, dict)] if isinstance(models, list) else []
+    except (OSError, ValueError):
+        models = []
+    models.append({"task": task, "path": str(path), "steps": int(steps), "at": time.time()})
+    tmp = folder / f".{MODELS_INFO}.tmp"
+    tmp.write_text(json.dumps(models, indent=1))
+    tmp.replace(folder / MODELS_INFO)
+
+
 def model_file_name(name: str, task: str) -> str:
     """A safe file name for the exported model: ``<name>-<task>.safetensors`` (letters, digits, -_.)."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", name.strip()).strip("-.") or "my-model"
@@ -280,6 +322,7 @@ def train(dataset_dir: str, plan: TrainPlan, resume: bool = False, *, state) -> 
         meta = {"name": f"{plan.name} ({task})", "description": f"Trained in the dataset wizard on "
                 f"{len(samples)} approved pairs of {Path(dataset_dir).name}, {plan.steps} steps"}
         models[task] = str(save_model(model, target, meta))
+        record_model(dataset_dir, task, models[task], plan.steps)
     _write_info(dataset_dir, plan, {t: plan.steps for t in tasks}, finished=True)
     return TrainResult(models, {t: plan.steps for t in tasks}, time.monotonic() - start)
 

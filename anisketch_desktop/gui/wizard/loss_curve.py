@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from anisketch_desktop.gui.wizard.widgets import muted
 
 SERIES_COLORS = {"sketch": QColor("#3d8fe0"), "colorize": QColor("#e0853d")}
+RIGHT_MARGIN = 12
 
 
 class LossCurve(QWidget):
-    """``add_points(task, [(step, loss), ...])`` appends; ``clear()`` starts over."""
+    """``add_points(task, [(step, loss), ...])`` appends; ``clear()`` starts over. ``plot_margins()`` says
+    where the plot frame sits, so that widgets under the curve can line up with it."""
+
+    margins_changed = Signal()  # the font changed: plot_margins() may differ
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -49,12 +53,27 @@ class LossCurve(QWidget):
             out.append(acc / min(i + 1, k))
         return out
 
+    def plot_margins(self) -> tuple[int, int]:
+        """Pixels between the widget's left / right edges and the plot frame (axis labels on the left)."""
+        return self.fontMetrics().horizontalAdvance("0.0000") + 10, RIGHT_MARGIN
+
+    def plot_rect(self) -> QRectF:
+        """The framed plot area, in widget coordinates."""
+        left, right = self.plot_margins()
+        bottom = self.fontMetrics().height() + 8
+        return QRectF(left, 8, max(10, self.width() - left - right), max(10, self.height() - bottom - 16))
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.margins_changed.emit()
+
     def paintEvent(self, event) -> None:  # noqa: N802
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         fm = p.fontMetrics()
-        left, bottom = fm.horizontalAdvance("0.0000") + 10, fm.height() + 8
-        plot = QRectF(left, 8, max(10, self.width() - left - 12), max(10, self.height() - bottom - 16))
+        left = self.plot_margins()[0]
+        plot = self.plot_rect()
         p.fillRect(QRectF(self.rect()), self.palette().color(self.palette().ColorRole.Base))
         grid = muted(self)
         grid.setAlphaF(0.18)

@@ -129,12 +129,15 @@ class TrainPage(QWidget):
         self.eta_label.setObjectName("eta")
         self.banner = Banner()
         self.banner.setObjectName("train_banner")
+        self.progress_box = QVBoxLayout()  # inset like the curve's plot frame, so their edges line up
+        self.progress_box.setSpacing(2)
+        self.progress_box.addWidget(self.progress)
+        self.progress_box.addWidget(self.eta_label)
+        self.curve.margins_changed.connect(self._align_progress)
+        self._align_progress()
         right = QVBoxLayout()
         right.addWidget(self.curve, 1)
-        row = QHBoxLayout()
-        row.addWidget(self.progress, 1)
-        row.addWidget(self.eta_label)
-        right.addLayout(row)
+        right.addLayout(self.progress_box)
 
         body = QHBoxLayout()
         body.addLayout(left, 4)
@@ -258,8 +261,13 @@ class TrainPage(QWidget):
     def _on_finished(self, tag) -> None:
         self._sync_buttons()
 
+    def _align_progress(self) -> None:
+        left, right = self.curve.plot_margins()
+        self.progress_box.setContentsMargins(left, 0, right, 0)
+
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
+        self._align_progress()
         self.refresh()  # decisions made on the Review page since
 
     def refresh(self) -> None:
@@ -290,4 +298,5 @@ class TrainPage(QWidget):
         return True
 
     def ready(self) -> bool:
-        return True
+        """Done once a model has been trained from this dataset (the page itself is always reachable)."""
+        return jobs.has_trained_model(self.ctx.dataset_dir)

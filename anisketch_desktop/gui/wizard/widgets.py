@@ -110,7 +110,7 @@ class Histogram(QWidget):
         self.bins = bins
         self.counts = [0] * bins
         self.total = 0
-        self.setMinimumHeight(90)
+        self.setMinimumHeight(100)  # caption line, bars, axis labels
 
     def set_values(self, values: list[float]) -> None:
         self.counts = [0] * self.bins
@@ -119,26 +119,44 @@ class Histogram(QWidget):
         self.total = len(values)
         self.update()
 
+    def caption(self) -> str:
+        return f"clarity of {self.total:,} sketches (peak {max(self.counts):,})" if self.total else ""
+
+    def caption_rect(self) -> QRectF:
+        """The band at the top that holds the caption; the bars never reach into it."""
+        return QRectF(4, 4, max(0, self.width() - 8), self.fontMetrics().height() + 2)
+
+    def bar_area(self) -> QRectF:
+        """Where the bars stand: under the caption band, above the axis labels."""
+        label_h = self.fontMetrics().height() + 2
+        top = self.caption_rect().bottom() + 2
+        return QRectF(4, top, max(0, self.width() - 8), max(0, self.height() - 4 - label_h - top))
+
+    def bar_rects(self) -> list[tuple[int, QRectF]]:
+        """``(bin, rectangle)`` of each non-empty bin's bar, the tallest filling the bar area."""
+        area = self.bar_area()
+        top = max(self.counts)
+        if not top:
+            return []
+        width = area.width() / self.bins
+        return [(i, QRectF(area.left() + i * width + 1, area.bottom() - max(2.0, area.height() * n / top),
+                           width - 2, max(2.0, area.height() * n / top)))
+                for i, n in enumerate(self.counts) if n]
+
     def paintEvent(self, event) -> None:  # noqa: N802
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         fm = p.fontMetrics()
         label_h = fm.height() + 2
-        area = QRectF(self.rect()).adjusted(4, 4, -4, -4 - label_h)
+        area = self.bar_area()
         p.setPen(QPen(muted(self), 1))
         p.drawLine(area.bottomLeft(), area.bottomRight())
         if not self.total:
             p.drawText(area, Qt.AlignmentFlag.AlignCenter, "No sketches yet")
             return
-        top = max(self.counts)
-        width = area.width() / self.bins
-        for i, n in enumerate(self.counts):
-            if not n:
-                continue
-            h = max(2.0, area.height() * n / top)
+        for i, rect in self.bar_rects():
             t = (i + 0.5) / self.bins  # red (unclear) to green (clear)
-            color = QColor.fromHsvF(0.33 * t, 0.6, 0.85)
-            p.fillRect(QRectF(area.left() + i * width + 1, area.bottom() - h, width - 2, h), color)
+            p.fillRect(rect, QColor.fromHsvF(0.33 * t, 0.6, 0.85))
         p.setPen(muted(self))
         for value, align in ((0.0, Qt.AlignmentFlag.AlignLeft), (0.5, Qt.AlignmentFlag.AlignHCenter),
                              (1.0, Qt.AlignmentFlag.AlignRight)):
@@ -148,5 +166,5 @@ class Histogram(QWidget):
             if align == Qt.AlignmentFlag.AlignRight:
                 rect.moveRight(x)
             p.drawText(rect, align, f"{value:.1f}")
-        p.drawText(QRectF(area.left(), area.top(), area.width(), label_h), Qt.AlignmentFlag.AlignRight,
-                   f"clarity of {self.total:,} sketches (peak {top:,})")
+        p.drawText(self.caption_rect(), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                   self.caption())

@@ -131,6 +131,7 @@ class DatasetWizard(QDialog):
         self.resize(1180, 760)
 
         self.ctx.data_changed.connect(self._sync_steps)
+        self.ctx.jobs.finished.connect(lambda _tag: self._sync_steps())  # e.g. a model trained: Train is done
         self.ctx.busy_changed.connect(self._on_busy)
         self.ctx.jobs.started.connect(lambda tag: self.busy_label.setText(BUSY_TEXT.get(tag, "Working…")))
         self.go(0)
