@@ -47,6 +47,7 @@ class TrainArgs:
     min_lr_ratio: float = 0.05
     ink_weight: float = 4.0
     dice: float = 0.5
+    l_loss: str = "l1"  # colorize lightness loss: "l1" or "l2"
     rebalance: bool = True
     eval_every: int = 500
     robust_images: int = 2
@@ -229,7 +230,7 @@ def train(
         if args.task == "sketch":
             loss, parts = losses.sketch_loss(raw, y, args.ink_weight, args.dice)
         else:
-            loss, parts = losses.colorize_loss(raw, y, config.unshuffle, rebalance)
+            loss, parts = losses.colorize_loss(raw, y, config.unshuffle, rebalance, l_kind=args.l_loss)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"Training stopped: the loss became {float(loss.detach())} at step {step} "

@@ -45,18 +45,20 @@ def ab_prior(rgb_images, unshuffle: int = 2, smoothing: float = 0.5) -> torch.Te
 
 
 def colorize_loss(raw, target_rgb: torch.Tensor, unshuffle: int = 2, rebalance: torch.Tensor | None = None,
-                  l_weight: float = 1.0, ab_weight: float = 1.0, ce_stride: int = 2):
+                  l_weight: float = 1.0, ab_weight: float = 1.0, ce_stride: int = 2, l_kind: str = "l1"):
     """``raw = (L_logits, ab_logits[, lines])``, ``target_rgb`` B x 3 x H x W in [0, 1]. Returns (loss, parts).
 
     The colour-bin cross-entropy is taken on every ``ce_stride``-th bin pixel in each direction (colours change
-    slowly; this makes the loss 4x cheaper at stride 2 with the same gradient in expectation).
+    slowly; this makes the loss 4x cheaper at stride 2 with the same gradient in expectation). ``l_kind`` "l2"
+    fits the lightness by its conditional mean, which is what PSNR rewards (L1 fits the median).
     """
     l_logits, ab_logits = raw[:2]
     lab = color.rgb_to_lab(target_rgb.float())
     lightness = torch.sigmoid(l_logits.float())
     if len(raw) > 2:  # multiply_lines: the input lines darken the painted layer
         lightness = lightness * raw[2].float()
-    l_loss = (lightness - lab[:, :1] / 100.0).abs().mean()
+    diff = lightness - lab[:, :1] / 100.0
+    l_loss = (diff * diff).mean() * 5.0 if l_kind == "l2" else diff.abs().mean()  # x5: about L1-sized
     ab = F.avg_pool2d(lab[:, 1:], unshuffle) if unshuffle > 1 else lab[:, 1:]
     if ce_stride > 1:
         ab = ab[..., ::ce_stride, ::ce_stride]
