@@ -185,3 +185,17 @@ def test_train_on_a_dataset_saves_to_the_user_models_folder(pairs_dir, tmp_path,
 def test_train_reports_a_missing_folder(tmp_path, capsys):
     assert cli.main(["--pairs", str(tmp_path / "nope")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_colour_folder_with_xdog_targets_trains_without_line_art(pairs_dir, tmp_path, _isolated_home, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the XDoG cache goes to ./runs/cache
+    code = cli.main(["--colors", str(pairs_dir / "color"), "--xdog", "default",
+                     "--recipe", str(_recipe(tmp_path, steps=2)), "--runs", str(tmp_path / "runs")])
+    assert code == 0
+    assert (_isolated_home / "models" / "color-sketch.safetensors").is_file()
+    cached = sorted((tmp_path / "runs" / "cache" / "xdog-default-color").glob("*.png"))
+    assert [p.stem for p in cached] == [f"p{i}" for i in range(5)]
+    target = cv2.imread(str(cached[0]), cv2.IMREAD_GRAYSCALE)
+    assert target.shape == (160, 192) and (target < 128).mean() > 0.005  # the circles' outlines are ink
+    with pytest.raises(SystemExit, match="unknown XDoG preset 'nope'"):
+        cli.main(["--colors", str(pairs_dir / "color"), "--xdog", "nope", "--recipe", str(_recipe(tmp_path, steps=2))])

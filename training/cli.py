@@ -11,13 +11,20 @@ from pathlib import Path
 DEFAULT_PAIRS = "../shared/data/pairs"  # relative to the repository root
 
 
-def build_samples(recipe: dict, stage: dict, pairs_dir: str | None, dataset_dir: str | None = None):
-    """Training and validation samples of a stage (validation = the recipe's fixed list of clean pairs)."""
+def build_samples(recipe: dict, stage: dict, pairs_dir: str | None, dataset_dir: str | None = None,
+                  colors_dir: str | None = None, xdog: str = "auto"):
+    """Training and validation samples of a stage (validation = the recipe's fixed list of clean pairs).
+
+    ``colors_dir``: a folder of colour pictures whose line art XDoG makes (``xdog`` = "auto" for the per-picture
+    tuner, or a preset name): the student project's recipe, usable without any hand-drawn line art.
+    """
     from training import data
 
     val_names = set(recipe.get("val_names", []))
     spec = stage.get("data", {"clean": 1.0})
     train, val = [], []
+    if colors_dir:
+        train += color_folder_samples(colors_dir, xdog)
     if dataset_dir:
         pairs = [(Path(c).name, Path(c), Path(s)) for c, s in data.approved_pairs(dataset_dir)]
         train += data.load_pairs(pairs, 1.0, "dataset")
@@ -45,6 +52,24 @@ def build_samples(recipe: dict, stage: dict, pairs_dir: str | None, dataset_dir:
     return train, val
 
 
+def color_folder_samples(colors_dir: str, xdog: str = "auto"):
+    """XDoG-target samples for every picture in ``colors_dir`` (recursively), cached per setting."""
+    from functools import partial
+
+    from anisketch_desktop.core.xdog import PRESETS
+    from training import data
+    from training.xdog_targets import xdog_target
+
+    paths = sorted(p for p in Path(colors_dir).rglob("*") if p.suffix.lower() in data.IMAGE_EXTS)
+    if not paths:
+        raise SystemExit(f"error: no pictures in {colors_dir}")
+    if xdog != "auto" and xdog not in PRESETS:
+        raise SystemExit(f"error: unknown XDoG preset {xdog!r}; use auto or one of {', '.join(PRESETS)}")
+    make = partial(xdog_target, auto=True) if xdog == "auto" else partial(xdog_target, params=PRESETS[xdog])
+    cache = Path("runs/cache") / f"xdog-{xdog}-{Path(colors_dir).resolve().name}"
+    return data.xdog_samples(paths, make, cache_dir=cache)
+
+
 def _set_share(samples, share: float) -> None:
     """Give a group of samples a total sampling weight of ``share``."""
     for s in samples:
@@ -53,7 +78,7 @@ def _set_share(samples, share: float) -> None:
 
 def run_recipe(name: str, pairs_dir: str | None, runs: str = "runs", output: str | None = None,
                resume: bool = True, steps_scale: float = 1.0, dataset_dir: str | None = None,
-               progress=None, cancel=None) -> dict:
+               progress=None, cancel=None, colors_dir: str | None = None, xdog: str = "auto") -> dict:
     """Run every stage of a recipe (each resumable), then export the best weights with a model card."""
     from training import export, loop
     from training.recipes import load_recipe
@@ -64,7 +89,7 @@ def run_recipe(name: str, pairs_dir: str | None, runs: str = "runs", output: str
     stages = recipe["stages"]
     for i, stage in enumerate(stages):
         run_dir = Path(runs) / recipe["name"] / stage["name"]
-        train, val = build_samples(recipe, stage, pairs_dir, dataset_dir)
+        train, val = build_samples(recipe, stage, pairs_dir, dataset_dir, colors_dir, xdog)
         targs = dict(stage.get("train", {}))
         targs["steps"] = max(1, int(targs.get("steps", 1000) * steps_scale))
         args = loop.TrainArgs(run_dir=str(run_dir), task=recipe["task"], model=recipe.get("model", {}),
@@ -97,6 +122,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pairs", default=None,
                    help=f"folder with color/ and sketch/ (and pairs.tsv); default {DEFAULT_PAIRS} unless --dataset")
     p.add_argument("--dataset", default=None, help="a wizard dataset folder (approved pairs)")
+    p.add_argument("--colors", default=None, metavar="DIR",
+                   help="a folder of colour pictures; XDoG makes their line art (no hand-drawn pairs needed)")
+    p.add_argument("--xdog", default="auto", help="with --colors: auto (tuned per picture) or a preset name")
     p.add_argument("--runs", default="runs", help="scratch folder for checkpoints and logs")
     p.add_argument("--output", default=None, help="exported .safetensors (default: the recipe's)")
     p.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
@@ -104,7 +132,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_args(ns: argparse.Namespace) -> int:
-    pairs = ns.pairs or (None if ns.dataset else DEFAULT_PAIRS)
+    pairs = ns.pairs or (None if ns.dataset or ns.colors else DEFAULT_PAIRS)
+    if ns.colors and not Path(ns.colors).is_dir():
+        print(f"error: colour folder {ns.colors!r} not found", file=sys.stderr)
+        return 2
     if pairs is not None and not Path(pairs).is_dir():
         print(f"error: pairs folder {pairs!r} not found", file=sys.stderr)
         return 2
@@ -112,14 +143,16 @@ def run_args(ns: argparse.Namespace) -> int:
         print(f"error: dataset folder {ns.dataset!r} not found", file=sys.stderr)
         return 2
     output = ns.output
-    if ns.dataset and not output:  # a user's own model goes to their models folder, never over a shipped one
+    own = ns.dataset or ns.colors
+    if own and not output:  # a user's own model goes to their models folder, never over a shipped one
         from anisketch_desktop import paths
         from training.recipes import load_recipe
 
         task = load_recipe(ns.recipe)["task"]
-        output = str(paths.user_models_dir() / f"{Path(ns.dataset).resolve().name}-{task}.safetensors")
+        output = str(paths.user_models_dir() / f"{Path(own).resolve().name}-{task}.safetensors")
         print(f"the model will be saved as {output}", file=sys.stderr)
-    summary = run_recipe(ns.recipe, pairs, ns.runs, output, not ns.no_resume, ns.steps_scale, ns.dataset)
+    summary = run_recipe(ns.recipe, pairs, ns.runs, output, not ns.no_resume, ns.steps_scale, ns.dataset,
+                         colors_dir=ns.colors, xdog=ns.xdog)
     print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "config"} for k, v in summary.items()}, indent=1))
     return 0
 
