@@ -199,3 +199,21 @@ def test_colour_folder_with_xdog_targets_trains_without_line_art(pairs_dir, tmp_
     assert target.shape == (160, 192) and (target < 128).mean() > 0.005  # the circles' outlines are ink
     with pytest.raises(SystemExit, match="unknown XDoG preset 'nope'"):
         cli.main(["--colors", str(pairs_dir / "color"), "--xdog", "nope", "--recipe", str(_recipe(tmp_path, steps=2))])
+
+
+def test_evaluate_scores_models_against_xdog_and_colour_baselines(pairs_dir, tmp_path, tiny_sketch_model,
+                                                                   tiny_colorize_model):
+    from training import evaluate
+
+    recipe = str(_recipe(tmp_path))  # validation: p4.png
+    sk = evaluate.evaluate_sketch(str(pairs_dir), [str(tiny_sketch_model)], robust=True, recipe=recipe)
+    assert {"xdog:default", "xdog:auto", "tiny_sketch"} <= set(sk)
+    # XDoG finds the outlines of flat circles well; a random tiny U-Net does not
+    assert sk["xdog:default"]["f1"] > 0.5 > sk["tiny_sketch"]["f1"]
+    assert set(sk["xdog:default"]["robust_each"]) == {"dark x0.5", "washed out", "contrast x0.45", "gamma 2.2",
+                                                      "noise s8", "jpeg q30", "half res"}
+    grid = tmp_path / "grid.png"
+    col = evaluate.evaluate_colorize(str(pairs_dir), str(tiny_colorize_model), str(grid), recipe=recipe)
+    assert set(col) == {"model", "sketch as gray", "flat mean colour"}
+    assert col["sketch as gray"]["colorfulness"] == 0.0 and col["flat mean colour"]["psnr"] > 0
+    assert cv2.imread(str(grid)).shape[0] == 256 + 4  # one validation row: sketch | colorized | truth

@@ -59,8 +59,9 @@ def score_sketch(samples: list[Sample], fn, robust: bool = True) -> dict:
     return res
 
 
-def evaluate_sketch(pairs_dir: str, models: list[str], robust: bool = True, xdog: bool = True) -> dict:
-    samples = val_samples(pairs_dir, "sketch")
+def evaluate_sketch(pairs_dir: str, models: list[str], robust: bool = True, xdog: bool = True,
+                    recipe: str = "sketch") -> dict:
+    samples = val_samples(pairs_dir, recipe)
     fns = sketchers(models)
     if not xdog:
         fns = {k: v for k, v in fns.items() if not k.startswith("xdog:")}
@@ -101,7 +102,7 @@ def write_grid(path: str, rows: list[tuple[np.ndarray, ...]], height: int = 256)
                         for line in lines])
     from anisketch_desktop.core.imageio import save_image
 
-    save_image(canvas, path, overwrite=True)
+    save_image(path, canvas, overwrite=True)
 
 
 def main(argv=None) -> int:
