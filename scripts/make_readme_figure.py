@@ -22,8 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def main(argv=None) -> int:
-    from anisketch_desktop.core import imageio
     from screenshot import illustration
+
+    from anisketch_desktop.core import imageio
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("picture", nargs="?", help="picture to use (default: the generated illustration)")
