@@ -217,3 +217,11 @@ def test_evaluate_scores_models_against_xdog_and_colour_baselines(pairs_dir, tmp
     assert set(col) == {"model", "sketch as gray", "flat mean colour"}
     assert col["sketch as gray"]["colorfulness"] == 0.0 and col["flat mean colour"]["psnr"] > 0
     assert cv2.imread(str(grid)).shape[0] == 256 + 4  # one validation row: sketch | colorized | truth
+
+
+def test_colorize_selection_prefers_colourful_checkpoints():
+    grey = {"psnr": 12.0, "ssim": 0.7, "colorfulness_ratio": 0.3}
+    colourful = {"psnr": 11.5, "ssim": 0.65, "colorfulness_ratio": 0.6}
+    assert loop.selection_score(colourful) > loop.selection_score(grey)
+    assert loop.selection_score({**colourful, "psnr": 11.0}) < loop.selection_score(colourful)
+    assert loop.selection_score({"f1": 0.8}) == 0.8

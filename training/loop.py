@@ -55,6 +55,7 @@ class TrainArgs:
     log_every: int = 20
     seed: int = 0
     init_from: str = ""  # checkpoint (.pt) or model (.safetensors) whose weights start this run
+    init_weights: str = "best"  # from a checkpoint: its "best" (validation) or "last" weights
     amp: str = "auto"  # auto: fp16 on CUDA, off on CPU; "bf16": bf16 autocast on CPU too
     threads: int = 2
     device: str = "auto"
@@ -90,14 +91,14 @@ def _lr_at(args: TrainArgs, step: int) -> float:
     return args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * cosine)
 
 
-def _init_weights(model: UNet, source: str) -> None:
+def _init_weights(model: UNet, source: str, which: str = "best") -> None:
     if source.endswith(".safetensors"):
         from anisketch_desktop.core.model_io import load_model
 
         state = load_model(source)[0].state_dict()
     else:
         ckpt = load_checkpoint(source)
-        state = ckpt.get("best_model") or ckpt["model"]
+        state = ckpt["model"] if which == "last" else ckpt.get("best_model") or ckpt["model"]
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
 
 
@@ -120,6 +121,18 @@ def evaluate(model: UNet, val: Sequence[Sample], robust_images: int = 0) -> dict
         res["robust"] = float(np.mean([np.mean(list(r.values())) for r in robust]))
         res["robust_min"] = float(min(min(r.values()) for r in robust))
     return res
+
+
+MIN_COLORFULNESS = 0.5  # colorize checkpoints below half the true pictures' colourfulness are "sepia mush"
+
+
+def selection_score(res: dict) -> float:
+    """Which validation result is best: sketch by line F1; colorize by PSNR among checkpoints whose colours
+    keep at least ``MIN_COLORFULNESS`` of the truth's colourfulness (PSNR alone favours grey averages)."""
+    if "f1" in res:
+        return res["f1"]
+    psnr = res.get("psnr", 0.0)
+    return psnr if res.get("colorfulness_ratio", 1.0) >= MIN_COLORFULNESS else psnr - 100.0
 
 
 def train(
@@ -161,7 +174,7 @@ def train(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     cpu_bf16 = device.type == "cpu" and args.amp == "bf16"
 
-    step, best, history = 0, {"score": -1.0}, []
+    step, best, history = 0, {"score": -math.inf}, []
     best_model = None
     if resume and ckpt_path.is_file():
         ck = load_checkpoint(ckpt_path)
@@ -173,7 +186,7 @@ def train(
         if not quiet and is_main:
             print(f"resumed {ckpt_path} at step {step}", file=sys.stderr)
     elif args.init_from:
-        _init_weights(model, args.init_from)
+        _init_weights(model, args.init_from, args.init_weights)
 
     ddp_model = model
     if world > 1:
@@ -199,7 +212,7 @@ def train(
         res = evaluate(model, val, args.robust_images)
         if not res:
             return
-        score = res.get("f1", res.get("psnr", 0.0))
+        score = selection_score(res)
         res["step"] = step
         history.append(res)
         logger.eval_row(res)
