@@ -79,6 +79,9 @@ def test_save_and_load_roundtrip(tmp_path):
     with torch.inference_mode():
         assert (loaded.predict(x) - model.predict(x)).abs().max() < 2e-3  # fp16 storage
     assert not list(tmp_path.glob("*.part"))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # like any new file, not private to the user
 
 
 def test_refuses_pickles_and_non_safetensors(tmp_path):

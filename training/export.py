@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
-from anisketch_desktop.core.model_io import save_model
+from anisketch_desktop.core.model_io import new_temp_file, save_model
 from anisketch_desktop.core.unet_model import count_parameters
 
 
@@ -29,8 +28,7 @@ def export(model, path: str | Path, recipe: dict | None = None, summary: dict | 
 def write_card(path: str | Path, text: str) -> Path:
     """Write a model card atomically."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
+    tmp = new_temp_file(path)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path

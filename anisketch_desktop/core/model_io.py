@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from anisketch_desktop.core.errors import ModelLoadError
@@ -15,6 +15,19 @@ from anisketch_desktop.core.errors import ModelLoadError
 CONFIG_KEY = "anisketch_config"
 FORMAT_KEY = "anisketch_format"
 FORMAT_VERSION = "1"
+
+
+def new_temp_file(path: Path) -> Path:
+    """An empty, new temporary file next to ``path`` (for write-then-rename), created with the permissions the
+    user's umask gives new files (``mkstemp`` would make it private to the user)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
 
 
 def save_model(model, path: str | Path, metadata: dict[str, str] | None = None, half: bool = True) -> Path:
@@ -32,9 +45,7 @@ def save_model(model, path: str | Path, metadata: dict[str, str] | None = None, 
         if half and tensor.is_floating_point():
             tensor = tensor.to(torch.float16)
         tensors[name] = tensor
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
+    tmp = new_temp_file(path)
     try:
         save_file(tensors, tmp, metadata=meta)
         os.replace(tmp, path)
