@@ -1,5 +1,8 @@
 """The U-Net, the Lab colour bins and the safetensors model files."""
 
+import os
+import stat
+
 import pytest
 import torch
 
