@@ -33,7 +33,7 @@ def new_temp_file(path: Path) -> Path:
 def save_model(model, path: str | Path, metadata: dict[str, str] | None = None, half: bool = True) -> Path:
     """Write ``model`` (a ``UNet``) atomically as safetensors; fp16 by default (half the size, same output)."""
     import torch
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     path = Path(path)
     meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
@@ -47,7 +47,7 @@ def save_model(model, path: str | Path, metadata: dict[str, str] | None = None, 
         tensors[name] = tensor
     tmp = new_temp_file(path)
     try:
-        save_file(tensors, tmp, metadata=meta)
+        tmp.write_bytes(save(tensors, metadata=meta))  # into our file: save_file would make it private
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
