@@ -93,10 +93,20 @@ KEEP: list[str] = [
 ]
 
 
-# Debug symbols worth stripping (Linux). Only torch's own libraries: they carry ~98 MB of symbols, and they are
-# not rewritten by auditwheel/patchelf. Stripping patchelf'd libraries (numpy.libs/, *.libs/, cv2) corrupts
-# them ("ELF load command address/offset not page-aligned"), which is why the spec does not use strip=True.
-STRIP_GLOBS = ["torch/lib/*.so*", "torch/_C.*.so"]
+# torch modules whose .py source must ship: they call torch.utils._config_module.install_config_module, which
+# reads the module's source with inspect (found with: grep -rl install_config_module site-packages/torch).
+TORCH_SOURCE_MODULES = [
+    "torch.utils._config_module", "torch.distributed.config", "torch._dynamo.config", "torch._export.config",
+    "torch._functorch.config", "torch._inductor.config", "torch._inductor.config_comms", "torch.compiler.config",
+    "torch.fx.experimental._config", "torch.utils.serialization.config",
+]
+
+
+# Debug symbols worth stripping (Linux): torch's own libraries (~98 MB of symbols) and the Python runtime when
+# it was built from source with symbols (pyenv: ~15 MB in libpython, ~6 MB in lib-dynload). None of these is
+# rewritten by auditwheel/patchelf. Stripping patchelf'd libraries (numpy.libs/, *.libs/, cv2) corrupts them
+# ("ELF load command address/offset not page-aligned"), which is why the spec does not use strip=True.
+STRIP_GLOBS = ["torch/lib/*.so*", "torch/_C.*.so", "libpython3*.so*", "python3.*/lib-dynload/*.so"]
 
 
 def strip_symbols(internal_dir: str | Path, globs: list[str] | None = None) -> int:

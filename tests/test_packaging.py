@@ -17,6 +17,7 @@ import types
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
@@ -81,7 +82,13 @@ def test_spec_builds_one_folder_app_with_resources_and_no_upx(tmp_path, monkeypa
     assert {"PySide6.QtWebEngineCore", "PySide6.QtQuick", "PySide6.Qt3DCore", "PyQt5", "tkinter"} <= set(
         analysis_kw["excludes"])
     assert "PySide6.QtWidgets" not in analysis_kw["excludes"] and "PySide6.QtSvg" not in analysis_kw["excludes"]
-    assert analysis_kw["module_collection_mode"] == {"torch": "pyz"}
+    modes = analysis_kw["module_collection_mode"]
+    assert modes["torch"] == "pyz"  # byte-code only, except the config modules that read their own source:
+    assert modes["torch.distributed.config"] == modes["torch.utils._config_module"] == "pyz+py"
+    site = Path(torch.__file__).parent
+    readers = {str(p.relative_to(site.parent).with_suffix("")).replace("/", ".") for p in site.rglob("*.py")
+               if "install_config_module(sys.modules[__name__])" in p.read_text(errors="ignore")}
+    assert {r for r in readers if ".testing." not in r} <= set(modes)  # a new torch adds none we miss
     exes = rec.calls["EXE"]
     assert all(kw["upx"] is False and kw["exclude_binaries"] is True for _a, kw in exes)
     names = [kw["name"] for _a, kw in exes]

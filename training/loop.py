@@ -48,6 +48,7 @@ class TrainArgs:
     ink_weight: float = 4.0
     dice: float = 0.5
     l_loss: str = "l1"  # colorize lightness loss: "l1" or "l2"
+    ab_weight: float = 1.0  # colorize: weight of the colour-bin cross-entropy against the lightness loss
     rebalance: bool = True
     eval_every: int = 500
     robust_images: int = 2
@@ -243,7 +244,8 @@ def train(
         if args.task == "sketch":
             loss, parts = losses.sketch_loss(raw, y, args.ink_weight, args.dice)
         else:
-            loss, parts = losses.colorize_loss(raw, y, config.unshuffle, rebalance, l_kind=args.l_loss)
+            loss, parts = losses.colorize_loss(raw, y, config.unshuffle, rebalance, ab_weight=args.ab_weight,
+                                               l_kind=args.l_loss)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"Training stopped: the loss became {float(loss.detach())} at step {step} "
