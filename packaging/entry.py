@@ -52,7 +52,16 @@ def _preload_torch_on_windows() -> None:
         pass
 
 
+def _quiet_missing_sources() -> None:
+    """torch's byte-code-only modules warn at import that torch.jit overloads have no source; the app never
+    scripts anything, so the warning is noise on the console (and in the log)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Unable to retrieve source for @torch.jit._overload")
+
+
 def main() -> int:
+    _quiet_missing_sources()
     if run_mode(sys.argv[0], sys._xoptions) == "gui":
         _log_to_file_without_console()
         _preload_torch_on_windows()
