@@ -225,3 +225,19 @@ def test_colorize_selection_prefers_colourful_checkpoints():
     assert loop.selection_score(colourful) > loop.selection_score(grey)
     assert loop.selection_score({**colourful, "psnr": 11.0}) < loop.selection_score(colourful)
     assert loop.selection_score({"f1": 0.8}) == 0.8
+
+
+def test_colorize_rgb_term_is_the_decoded_pictures_squared_error():
+    from anisketch_desktop.core.unet_model import UNet, UNetConfig
+
+    torch.manual_seed(0)
+    model = UNet(UNetConfig.colorize(base_channels=4, depth=2, multiply_lines=True))
+    x, target = torch.rand(2, 1, 32, 32), torch.rand(2, 3, 32, 32)
+    raw = model(x)
+    base, parts0 = losses.colorize_loss(raw, target, rebalance=None)
+    total, parts = losses.colorize_loss(raw, target, rebalance=None, rgb_weight=3.0, to_image=model.to_image)
+    mse = float(((model.to_image(raw) - target) ** 2).mean())
+    assert parts["mse_rgb"] == pytest.approx(mse) and "mse_rgb" not in parts0
+    assert float(total) == pytest.approx(float(base) + 3.0 * mse, rel=1e-5)
+    total.backward()  # the RGB term reaches the lightness head through the Lab decoding
+    assert model.head.conv.weight.grad.abs().sum() > 0

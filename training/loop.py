@@ -49,6 +49,7 @@ class TrainArgs:
     dice: float = 0.5
     l_loss: str = "l1"  # colorize lightness loss: "l1" or "l2"
     ab_weight: float = 1.0  # colorize: weight of the colour-bin cross-entropy against the lightness loss
+    rgb_weight: float = 0.0  # colorize: weight of the decoded picture's squared error in RGB (what PSNR measures)
     rebalance: bool = True
     eval_every: int = 500
     robust_images: int = 2
@@ -245,7 +246,8 @@ def train(
             loss, parts = losses.sketch_loss(raw, y, args.ink_weight, args.dice)
         else:
             loss, parts = losses.colorize_loss(raw, y, config.unshuffle, rebalance, ab_weight=args.ab_weight,
-                                               l_kind=args.l_loss)
+                                               l_kind=args.l_loss, rgb_weight=args.rgb_weight,
+                                               to_image=model.to_image)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"Training stopped: the loss became {float(loss.detach())} at step {step} "

@@ -45,13 +45,20 @@ def ab_prior(rgb_images, unshuffle: int = 2, smoothing: float = 0.5) -> torch.Te
 
 
 def colorize_loss(raw, target_rgb: torch.Tensor, unshuffle: int = 2, rebalance: torch.Tensor | None = None,
-                  l_weight: float = 1.0, ab_weight: float = 1.0, ce_stride: int = 2, l_kind: str = "l1"):
+                  l_weight: float = 1.0, ab_weight: float = 1.0, ce_stride: int = 2, l_kind: str = "l1",
+                  rgb_weight: float = 0.0, to_image=None):
     """``raw = (L_logits, ab_logits[, lines])``, ``target_rgb`` B x 3 x H x W in [0, 1]. Returns (loss, parts).
 
     The colour-bin cross-entropy is taken on every ``ce_stride``-th bin pixel in each direction (colours change
     slowly; this makes the loss 4x cheaper at stride 2 with the same gradient in expectation). ``l_kind`` "l2"
-    fits the lightness by its conditional mean, which is what PSNR rewards (L1 fits the median).
+    fits the lightness by its conditional mean (L1 fits the median). ``rgb_weight`` > 0 adds the mean squared
+    error of the decoded picture (``to_image(raw)``, the model's own decoding) in RGB: the error PSNR measures.
     """
+    parts = {}
+    rgb_loss = 0.0
+    if rgb_weight > 0 and to_image is not None:
+        rgb_loss = ((to_image(raw) - target_rgb.float()) ** 2).mean()
+        parts["mse_rgb"] = float(rgb_loss.detach())
     l_logits, ab_logits = raw[:2]
     lab = color.rgb_to_lab(target_rgb.float())
     lightness = torch.sigmoid(l_logits.float())
@@ -69,5 +76,5 @@ def colorize_loss(raw, target_rgb: torch.Tensor, unshuffle: int = 2, rebalance: 
     if rebalance is not None:
         ce = ce * rebalance.to(ce.device)[soft.argmax(dim=1)]
     ce = ce.mean()
-    loss = l_weight * l_loss + ab_weight * ce
-    return loss, {"l1_L": float(l_loss.detach()), "ce_ab": float(ce.detach())}
+    loss = l_weight * l_loss + ab_weight * ce + rgb_weight * rgb_loss
+    return loss, {"l1_L": float(l_loss.detach()), "ce_ab": float(ce.detach()), **parts}
