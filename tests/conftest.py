@@ -49,3 +49,16 @@ def tiny_colorize_model(tmp_path):
     from anisketch_desktop.core.unet_model import UNetConfig
 
     return _tiny_model(tmp_path / "tiny_colorize.safetensors", UNetConfig.colorize(base_channels=4, depth=2))
+
+
+@pytest.fixture
+def no_shipped_models(tmp_path_factory, monkeypatch):
+    """The app's resources without the shipped models (icons etc. kept): tests decide which models exist."""
+    import shutil
+
+    from anisketch_desktop import paths
+
+    resources = tmp_path_factory.mktemp("resources")
+    shutil.copytree(paths.resource_path(), resources, dirs_exist_ok=True, ignore=shutil.ignore_patterns("models"))
+    monkeypatch.setenv("ANISKETCH_RESOURCES", str(resources))
+    return resources

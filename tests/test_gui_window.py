@@ -26,7 +26,7 @@ def _picture(h=40, w=56):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, tiny_sketch_model, tiny_colorize_model):
+def window(qtbot, tmp_path, tiny_sketch_model, tiny_colorize_model, no_shipped_models):
     for model in (tiny_sketch_model, tiny_colorize_model):  # "trained by the user"
         shutil.copy(model, paths.user_models_dir() / model.name)
     w = MainWindow()
@@ -80,7 +80,7 @@ def test_a_device_note_is_shown_once(window, qtbot, monkeypatch):
     assert window.device_label.toolTip() == "GPU not used: too new for this build"
 
 
-def test_missing_model_gives_a_clear_message(qtbot, tmp_path, monkeypatch):
+def test_missing_model_gives_a_clear_message(qtbot, tmp_path, monkeypatch, no_shipped_models):
     w = MainWindow()
     qtbot.addWidget(w)
     qtbot.waitSignal(w.models_refreshed, timeout=5000).wait()
@@ -127,3 +127,17 @@ def test_about_lists_versions(qtbot):
     assert rows["PyTorch"] == torch.__version__
     assert "CUDA" in rows and rows["Qt"] and rows["AniSketch"]
     assert "PyTorch: " in dialog.text()
+
+
+def test_shipped_models_are_the_defaults(qtbot):
+    from anisketch_desktop.core import models
+
+    shipped = {task: models.shipped_model_path(task) for task in ("sketch", "colorize")}
+    if not all(p.is_file() for p in shipped.values()):
+        pytest.skip("no shipped models in this checkout")
+    w = MainWindow()
+    qtbot.addWidget(w)
+    qtbot.waitSignal(w.models_refreshed, timeout=5000).wait()
+    assert w.options.sketch_model_combo.currentData() == str(shipped["sketch"])
+    assert w.options.color_model_combo.currentData() == str(shipped["colorize"])
+    assert "(yours)" not in w.options.sketch_model_combo.currentText()

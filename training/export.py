@@ -15,7 +15,8 @@ def export(model, path: str | Path, recipe: dict | None = None, summary: dict | 
     """Write ``path`` (fp16 safetensors) with the recipe, command and best metrics in the metadata."""
     path = Path(path)
     meta = {
-        "name": (recipe or {}).get("name", path.stem),
+        "name": (recipe or {}).get("title") or (recipe or {}).get("name", path.stem),
+        "description": (recipe or {}).get("description", ""),
         "recipe": json.dumps(recipe or {}, sort_keys=True),
         "command": command,
         "metrics": json.dumps(metrics or {k: v.get("best", {}) for k, v in (summary or {}).items()}),
