@@ -236,8 +236,8 @@ def test_colorize_rgb_term_is_the_decoded_pictures_squared_error():
     raw = model(x)
     base, parts0 = losses.colorize_loss(raw, target, rebalance=None)
     total, parts = losses.colorize_loss(raw, target, rebalance=None, rgb_weight=3.0, to_image=model.to_image)
-    mse = float(((model.to_image(raw) - target) ** 2).mean())
+    mse = float(((model.to_image(raw) - target) ** 2).mean().detach())
     assert parts["mse_rgb"] == pytest.approx(mse) and "mse_rgb" not in parts0
-    assert float(total) == pytest.approx(float(base) + 3.0 * mse, rel=1e-5)
+    assert float(total.detach()) == pytest.approx(float(base.detach()) + 3.0 * mse, rel=1e-5)
     total.backward()  # the RGB term reaches the lightness head through the Lab decoding
     assert model.head.conv.weight.grad.abs().sum() > 0
