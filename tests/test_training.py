@@ -214,7 +214,7 @@ def test_evaluate_scores_models_against_xdog_and_colour_baselines(pairs_dir, tmp
                                                       "noise s8", "jpeg q30", "half res"}
     grid = tmp_path / "grid.png"
     col = evaluate.evaluate_colorize(str(pairs_dir), str(tiny_colorize_model), str(grid), recipe=recipe)
-    assert set(col) == {"model", "sketch as gray", "flat mean colour"}
+    assert set(col) == {"model", "sketch as gray", "flat mean colour", "flat mean colour of the answers"}
     assert col["sketch as gray"]["colorfulness"] == 0.0 and col["flat mean colour"]["psnr"] > 0
     assert cv2.imread(str(grid)).shape[0] == 256 + 4  # one validation row: sketch | colorized | truth
 
@@ -241,3 +241,16 @@ def test_colorize_rgb_term_is_the_decoded_pictures_squared_error():
     assert float(total.detach()) == pytest.approx(float(base.detach()) + 3.0 * mse, rel=1e-5)
     total.backward()  # the RGB term reaches the lightness head through the Lab decoding
     assert model.head.conv.weight.grad.abs().sum() > 0
+
+
+def test_card_evaluation_section_is_inserted_once_and_replaced(tmp_path):
+    from training import card
+
+    path = tmp_path / "m.md"
+    path.write_text(card.render({"name": "m", "task": "colorize", "stages": []}, {}, "cmd", 10, 2_000_000))
+    res = {"model": {"psnr": 11.2, "ssim": 0.63, "colorfulness_ratio": 0.7}}
+    card.add_evaluation(path, "colorize", res)
+    card.add_evaluation(path, "colorize", {"model": {**res["model"], "psnr": 12.5}})
+    text = path.read_text()
+    assert text.count(card.EVAL_HEADER) == 1 and "| model | 12.50 | 0.630 | 0.70 |" in text and "11.20" not in text
+    assert text.index(card.EVAL_HEADER) < text.index("## Limits")

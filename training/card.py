@@ -43,24 +43,48 @@ def render(recipe: dict, summary: dict, command: str, parameters: int, size_byte
                      str(t.get("lr")), best_txt])
     out += ["## Recipe", "", _table(rows), ""]
     if evaluation:
-        out += ["## Evaluation (validation split, `python -m training.evaluate`)", ""]
-        if task == "sketch":
-            perts = list(next(iter(evaluation.values())).get("robust_each", {}))
-            rows = [["method", "line F1", "robustness"] + perts]
-            for method, r in evaluation.items():
-                rows.append([method, _fmt(r["f1"]), _fmt(r.get("robust", "-"))]
-                            + [_fmt(r.get("robust_each", {}).get(p, "-")) for p in perts])
-        else:
-            rows = [["method", "PSNR dB", "SSIM", "colourfulness / truth"]]
-            for method, r in evaluation.items():
-                rows.append([method, f"{r['psnr']:.2f}", f"{r['ssim']:.3f}", f"{r['colorfulness_ratio']:.2f}"])
-        out += [_table(rows), ""]
+        out += [evaluation_section(task, evaluation)]
     if notes:
         out += ["## Notes", "", notes.strip(), ""]
     out += ["## Limits", "",
             "Trained on a small set of anime illustrations; photographs, 3D renders and dense textures give "
             "busier line art. Third-party artwork was used for training only; no training image is shipped.", ""]
     return "\n".join(out)
+
+
+EVAL_HEADER = "## Evaluation (validation split, `python -m training.evaluate`)"
+
+
+def evaluation_section(task: str, evaluation: dict) -> str:
+    """Markdown table of ``python -m training.evaluate`` results for one task."""
+    if task == "sketch":
+        perts = list(next(iter(evaluation.values())).get("robust_each", {}))
+        rows = [["method", "line F1", "robustness"] + perts]
+        for method, r in evaluation.items():
+            rows.append([method, _fmt(r["f1"]), _fmt(r.get("robust", "-"))]
+                        + [_fmt(r.get("robust_each", {}).get(p, "-")) for p in perts])
+    else:
+        rows = [["method", "PSNR dB", "SSIM", "colourfulness / truth"]]
+        for method, r in evaluation.items():
+            rows.append([method, f"{r['psnr']:.2f}", f"{r['ssim']:.3f}", f"{r['colorfulness_ratio']:.2f}"])
+    return "\n".join([EVAL_HEADER, "", _table(rows), ""])
+
+
+def add_evaluation(card_path: str | Path, task: str, evaluation: dict) -> Path:
+    """Put (or replace) the evaluation section of an existing model card, before its ``## Limits``."""
+    card_path = Path(card_path)
+    text = card_path.read_text(encoding="utf-8")
+    section = evaluation_section(task, evaluation) + "\n"
+    if EVAL_HEADER in text:
+        start = text.index(EVAL_HEADER)
+        nxt = text.find("\n## ", start + len(EVAL_HEADER))
+        text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
+    elif "## Notes" in text or "## Limits" in text:
+        at = text.index("## Notes") if "## Notes" in text else text.index("## Limits")
+        text = text[:at] + section + text[at:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    return write_card(card_path, text)
 
 
 def write(model_path: str | Path, recipe: dict, summary: dict, command: str, parameters: int,

@@ -19,7 +19,7 @@ import numpy as np
 
 from training import metrics
 from training.cli import DEFAULT_PAIRS
-from training.data import Sample, list_pairs, load_pairs
+from training.data import Sample, list_pairs, load_pairs, read_rgb
 
 
 def val_samples(pairs_dir: str | Path, recipe: str = "sketch") -> list[Sample]:
@@ -81,10 +81,14 @@ def evaluate_colorize(pairs_dir: str, model: str, grid: str | None = None, recip
     truths = [s.color for s in samples]
     preds = [pipeline.colorize(s.truth, model=model, device="cpu") for s in samples]
     gray = [np.repeat(s.truth[..., None], 3, axis=2) for s in samples]
-    mean = np.mean([t.reshape(-1, 3).mean(axis=0) for t in truths], axis=0)
-    flat = [np.broadcast_to(mean.round().astype(np.uint8), t.shape).copy() for t in truths]
-    res = {"model": colorize_scores(preds, truths), "sketch as gray": colorize_scores(gray, truths),
-           "flat mean colour": colorize_scores(flat, truths)}
+    names = {s.name for s in samples}
+    train_colors = [read_rgb(c)[::4, ::4] for n, c, _ in list_pairs(pairs_dir, "all") if n not in names]
+    res = {"model": colorize_scores(preds, truths), "sketch as gray": colorize_scores(gray, truths)}
+    # a flat picture of the training pictures' mean colour (what a trivial model learns), and, as an upper
+    # bound for any flat picture, the validation pictures' own mean colour (it peeks at the answers)
+    for label, pics in (("flat mean colour", train_colors), ("flat mean colour of the answers", truths)):
+        mean = np.mean([t.reshape(-1, 3).mean(axis=0) for t in pics], axis=0).round().astype(np.uint8)
+        res[label] = colorize_scores([np.broadcast_to(mean, t.shape).copy() for t in truths], truths)
     if grid:
         write_grid(grid, [(g, p, t) for g, p, t in zip(gray, preds, truths, strict=True)])
     return res
@@ -114,12 +118,24 @@ def main(argv=None) -> int:
     p.add_argument("--no-robust", action="store_true")
     p.add_argument("--no-xdog", action="store_true", help="skip the XDoG baselines")
     p.add_argument("--json", default=None, help="also write the results here")
+    p.add_argument("--update-cards", action="store_true",
+                   help="put the results into the model cards (MODEL.md next to each scored model)")
     ns = p.parse_args(argv)
     out = {}
     if ns.sketch or not ns.colorize:
         out["sketch"] = evaluate_sketch(ns.pairs, ns.sketch, not ns.no_robust, not ns.no_xdog)
     if ns.colorize:
         out["colorize"] = evaluate_colorize(ns.pairs, ns.colorize, ns.grid)
+    if ns.update_cards:
+        from training import card
+
+        if ns.sketch:
+            table = {k: v for k, v in out["sketch"].items() if k.startswith("xdog:")}
+            for path in ns.sketch:
+                card.add_evaluation(Path(path).with_suffix(".md"), "sketch",
+                                    {**table, Path(path).stem: out["sketch"][Path(path).stem]})
+        if ns.colorize:
+            card.add_evaluation(Path(ns.colorize).with_suffix(".md"), "colorize", out["colorize"])
     text = json.dumps(out, indent=1)
     print(text)
     if ns.json:

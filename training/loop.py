@@ -290,9 +290,9 @@ def _ranks_in_sync(model: UNet, world: int) -> bool:
     return all(torch.equal(g, gathered[0]) for g in gathered)
 
 
-def best_model_from(run_dir: str | Path) -> UNet:
-    """The best (or last) weights of a run, as an eval-mode ``UNet``."""
+def best_model_from(run_dir: str | Path, which: str = "best") -> UNet:
+    """The best (validation) or the last weights of a run, as an eval-mode ``UNet``."""
     ck = load_checkpoint(Path(run_dir) / "ckpt.pt")
     model = UNet(UNetConfig.from_json(ck["config"]))
-    model.load_state_dict(ck.get("best_model") or ck["model"])
+    model.load_state_dict(ck["model"] if which == "last" else ck.get("best_model") or ck["model"])
     return model.eval()

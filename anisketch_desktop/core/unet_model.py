@@ -92,9 +92,6 @@ class UNet(nn.Module):
         else:
             self.head = OutConv(widths[0], c.out_channels * r2)
             self.ab_head = None
-        # Start near the typical output instead of mid-grey: paper for sketches (sigmoid 0.88), the light
-        # lightness of illustrations for colorize (0.73); training then spends its steps on lines and colours.
-        nn.init.constant_(self.head.conv.bias, 2.0 if c.task == "sketch" else 1.0)
 
     def forward(self, x: torch.Tensor):
         """Raw outputs: sketch/RGB logits ``B x C x H x W``; colorize with bins: ``(L_logits, ab_logits)``,
