@@ -34,10 +34,13 @@ def render(recipe: dict, summary: dict, command: str, parameters: int, size_byte
             "Real illustration / artist line-art pairs (132, from a public colorization project's validation set; "
             "`clean_aligned` marks the clean, aligned ones) plus XDoG line art made from the colour pictures where "
             "the recipe says so. Validation: the recipe's `val_names`, 8 clean pairs never trained on.", ""]
-    rows = [["stage", "data shares", "steps x batch", "lr", "best validation"]]
-    for stage in recipe.get("stages", []):
+    rows = [["stage", "data shares", "steps x batch", "lr", "validation of the weights passed on"]]
+    stages = recipe.get("stages", [])
+    for i, stage in enumerate(stages):
         t = stage.get("train", {})
-        best = (summary.get(stage["name"]) or {}).get("best", {})
+        nxt = stages[i + 1].get("train", {}) if i + 1 < len(stages) else {}
+        which = nxt.get("init_weights", "best") if nxt else recipe.get("export", "best")
+        best = (summary.get(stage["name"]) or {}).get("last" if which == "last" else "best", {})
         best_txt = ", ".join(f"{k} {_fmt(v)}" for k, v in best.items() if k not in ("score",)) or "-"
         rows.append([stage["name"], json.dumps(stage.get("data", {})), f"{t.get('steps')} x {t.get('batch_size')}",
                      str(t.get("lr")), best_txt])

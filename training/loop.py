@@ -270,7 +270,8 @@ def train(
         if world > 1 and (step % args.eval_every == 0 or step == args.steps):
             torch.distributed.barrier()
     bar.close()
-    summary = {"step": step, "best": best, "config": config.to_json(), "run_dir": str(run_dir), "world": world}
+    summary = {"step": step, "best": best, "last": history[-1] if history else {}, "config": config.to_json(),
+               "run_dir": str(run_dir), "world": world}
     if world > 1:
         summary["ranks_in_sync"] = _ranks_in_sync(model, world)
     if is_main and best_model is None:  # no validation set: the final weights are the best we know
