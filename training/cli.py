@@ -113,7 +113,7 @@ def run_recipe(name: str, pairs_dir: str | None, runs: str = "runs", output: str
         model = loop.best_model_from(Path(init).parent, recipe.get("export", "best"))
         command = "python -m training " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         export.export(model, out, recipe=recipe, summary=summary, command=command)
-        card.write(out, recipe, summary, command, count_parameters(model))
+        card.write(out, recipe, summary, command, count_parameters(model), notes=recipe.get("notes", ""))
     return summary
 
 
