@@ -180,6 +180,11 @@ def test_train_on_a_dataset_saves_to_the_user_models_folder(pairs_dir, tmp_path,
     saved = _isolated_home / "models" / "pairs-sketch.safetensors"
     assert saved.is_file() and saved.with_suffix(".md").is_file()
     assert [m.path for m in models.list_models("sketch") if not m.shipped] == [saved]
+    before = saved.read_bytes()
+    assert app_cli.main(["train", "--dataset", str(pairs_dir), "--recipe", str(_recipe(tmp_path, steps=2)),
+                         "--runs", str(tmp_path / "runs2")]) == 0
+    assert saved.read_bytes() == before  # the earlier model is kept; the new one gets its own name
+    assert (_isolated_home / "models" / "pairs-sketch-2.safetensors").is_file()
 
 
 def test_train_reports_a_missing_folder(tmp_path, capsys):

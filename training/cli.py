@@ -70,6 +70,16 @@ def color_folder_samples(colors_dir: str, xdog: str = "auto"):
     return data.xdog_samples(paths, make, cache_dir=cache)
 
 
+def _free_name(path: Path) -> Path:
+    """``path``, or ``stem-2``, ``stem-3``… when taken: a new model never replaces one the user already has."""
+    n = 2
+    candidate = path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
 def _set_share(samples, share: float) -> None:
     """Give a group of samples a total sampling weight of ``share``."""
     for s in samples:
@@ -149,7 +159,7 @@ def run_args(ns: argparse.Namespace) -> int:
         from training.recipes import load_recipe
 
         task = load_recipe(ns.recipe)["task"]
-        output = str(paths.user_models_dir() / f"{Path(own).resolve().name}-{task}.safetensors")
+        output = str(_free_name(paths.user_models_dir() / f"{Path(own).resolve().name}-{task}.safetensors"))
         print(f"the model will be saved as {output}", file=sys.stderr)
     summary = run_recipe(ns.recipe, pairs, ns.runs, output, not ns.no_resume, ns.steps_scale, ns.dataset,
                          colors_dir=ns.colors, xdog=ns.xdog)
