@@ -124,7 +124,18 @@ def run_recipe(name: str, pairs_dir: str | None, runs: str = "runs", output: str
         command = "python -m training " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         export.export(model, out, recipe=recipe, summary=summary, command=command)
         card.write(out, recipe, summary, command, count_parameters(model), notes=recipe.get("notes", ""))
+    _leave_process_group()
     return summary
+
+
+def _leave_process_group() -> None:
+    """Under torchrun: wait until rank 0 has exported, then close the process group cleanly (a rank that
+    exits with the group still open can abort its peer)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
