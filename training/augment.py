@@ -10,25 +10,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from anisketch_desktop.core.levels import normalize_levels as engine_levels
+
 
 def normalize_levels(img: np.ndarray) -> np.ndarray:
     """The engine's level stretch (``core.levels.normalize_levels``) on a uint8 image, returning uint8."""
-    try:
-        from anisketch_desktop.core.levels import normalize_levels as engine_levels
-    except ImportError:
-        return _fallback_levels(img)
     out = engine_levels(img.astype(np.float32) * (1.0 / 255.0))
     return np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
-def _fallback_levels(rgb: np.ndarray, low: float = 1.0, high: float = 99.0) -> np.ndarray:
-    """Stretch the luminance percentiles ``low``/``high`` to 0/255 (same map on every channel)."""
-    gray = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    lo, hi = np.percentile(gray[::2, ::2], (low, high))
-    if hi - lo < 8:
-        return rgb
-    lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0, 255)
-    return cv2.LUT(rgb, np.round(lut).astype(np.uint8))
 
 
 def random_window(rng: np.random.Generator, shape, crop: int, scale_range=(0.5, 1.0)):

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from anisketch_desktop.core.imageio import read_image, to_uint8_rgb
 from training import augment
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
@@ -32,17 +33,8 @@ class Sample:
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
-    try:
-        from anisketch_desktop.core.imageio import read_image, to_uint8_rgb  # type: ignore[attr-defined]
-
-        return to_uint8_rgb(read_image(path))
-    except ImportError:
-        pass
-    data = np.fromfile(str(path), dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if img is None:
-        raise ValueError(f"cannot read image {path}")
-    return np.ascontiguousarray(img[..., ::-1])
+    """uint8 RGB of any picture the app reads (EXIF orientation, alpha over white, size limit)."""
+    return to_uint8_rgb(read_image(path))
 
 
 def read_gray(path: str | Path) -> np.ndarray:
@@ -91,12 +83,10 @@ def list_pairs(pairs_dir: str | Path, subset: str = "all") -> list[tuple[str, Pa
 
 def approved_pairs(dataset_dir: str | Path) -> list[tuple[Path, Path]]:
     """Approved ``(color, sketch)`` paths of a wizard dataset; falls back to a plain export folder."""
+    from anisketch_desktop.dataset.store import approved_pairs as store_pairs
+
     dataset_dir = Path(dataset_dir)
-    try:
-        from anisketch_desktop.dataset.store import approved_pairs as store_pairs  # type: ignore
-    except ImportError:
-        store_pairs = None
-    if store_pairs is not None and any(dataset_dir.glob("*.sqlite*")) | any(dataset_dir.glob("*.db")):
+    if any(dataset_dir.glob("*.sqlite*")) or any(dataset_dir.glob("*.db")):
         return [(Path(c), Path(s)) for c, s in store_pairs(dataset_dir)]
     return [(c, s) for _, c, s in list_pairs(dataset_dir)]
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from anisketch_desktop.gui.wizard import jobs
 from anisketch_desktop.gui.wizard.context import WizardContext
-from anisketch_desktop.gui.wizard.widgets import Banner, PageHeader
+from anisketch_desktop.gui.wizard.widgets import Banner, PageHeader, two_column_page
 
 DEFAULT_SITE = "https://konachan.com"
 NOTICE = (  # the dataset layer's text is shown when it can be imported (see _notice_text)
@@ -78,14 +78,7 @@ class CrawlPage(QWidget):
         right.addWidget(self.progress)
         right.addWidget(self.counts_label)
         right.addWidget(self.log_view, 1)
-        body = QHBoxLayout()
-        body.addLayout(left, 5)
-        body.addSpacing(12)
-        body.addLayout(right, 6)
-        layout = QVBoxLayout(self)
-        layout.addWidget(header)
-        layout.addWidget(self.banner)
-        layout.addLayout(body, 1)
+        two_column_page(self, header, self.banner, left, right, 5)
 
         self.live_timer = QTimer(self)
         self.live_timer.setInterval(400)

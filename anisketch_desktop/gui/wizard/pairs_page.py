@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from anisketch_desktop.gui.imaging import to_qimage
 from anisketch_desktop.gui.wizard import jobs
 from anisketch_desktop.gui.wizard.context import WizardContext
-from anisketch_desktop.gui.wizard.widgets import Banner, Histogram, ImagePane, PageHeader
+from anisketch_desktop.gui.wizard.widgets import Banner, Histogram, ImagePane, PageHeader, two_column_page
 from anisketch_desktop.gui.workers import TaskRunner
 from anisketch_desktop.gui.xdog_panel import CUSTOM, XDoGPanel
 
@@ -115,14 +115,7 @@ class PairsPage(QWidget):
         right.addWidget(self.summary)
         right.addWidget(self.histogram, 1)
 
-        body = QHBoxLayout()
-        body.addLayout(left, 4)
-        body.addSpacing(12)
-        body.addLayout(right, 6)
-        layout = QVBoxLayout(self)
-        layout.addWidget(header)
-        layout.addWidget(self.banner)
-        layout.addLayout(body, 1)
+        two_column_page(self, header, self.banner, left, right)
 
         self.preview_timer = QTimer(self)
         self.preview_timer.setSingleShot(True)

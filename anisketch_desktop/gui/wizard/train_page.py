@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from anisketch_desktop.gui.wizard import jobs
 from anisketch_desktop.gui.wizard.context import WizardContext
 from anisketch_desktop.gui.wizard.loss_curve import LossCurve
-from anisketch_desktop.gui.wizard.widgets import Banner, PageHeader
+from anisketch_desktop.gui.wizard.widgets import Banner, PageHeader, two_column_page
 
 DEVICES = {"auto": "Auto (GPU if usable)", "cuda": "CUDA (NVIDIA GPU)", "cpu": "CPU"}
 FEW_PAIRS = 20
@@ -139,14 +139,7 @@ class TrainPage(QWidget):
         right.addWidget(self.curve, 1)
         right.addLayout(self.progress_box)
 
-        body = QHBoxLayout()
-        body.addLayout(left, 4)
-        body.addSpacing(12)
-        body.addLayout(right, 6)
-        layout = QVBoxLayout(self)
-        layout.addWidget(header)
-        layout.addWidget(self.banner)
-        layout.addLayout(body, 1)
+        two_column_page(self, header, self.banner, left, right)
 
         r = ctx.jobs
         r.started.connect(lambda tag: self._sync_buttons())

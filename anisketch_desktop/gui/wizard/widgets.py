@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
-from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 ACCENT = QColor("#3d8fe0")
 GOOD = QColor("#3fb56b")
 BAD = QColor("#e05252")
 WARN = QColor("#e0a030")
+
+
+def two_column_page(page: QWidget, header: QWidget, banner: QWidget, left, right, left_stretch: int = 4) -> None:
+    """The wizard pages' layout: header, message banner, then two columns (``left`` : ``right`` = stretch : 6)."""
+    body = QHBoxLayout()
+    body.addLayout(left, left_stretch)
+    body.addSpacing(12)
+    body.addLayout(right, 6)
+    layout = QVBoxLayout(page)
+    layout.addWidget(header)
+    layout.addWidget(banner)
+    layout.addLayout(body, 1)
 
 
 def muted(widget: QWidget) -> QColor:
