@@ -123,13 +123,14 @@ def _make_processor(args) -> Callable:
         return lambda img, progress, cancel: pipeline.sketch(img, progress=progress, cancel=cancel, **kwargs)
     if mode == "colorize":
         return lambda img, progress, cancel: pipeline.colorize(
-            img, model=args.model, progress=progress, cancel=cancel, **common
+            img, model=args.model, flats=args.flats, progress=progress, cancel=cancel, **common
         )
     if mode == "style":
         return lambda img, progress, cancel: pipeline.style(
             img,
             sketch_model=args.sketch_model,
             color_model=args.model,
+            flats=args.flats,
             progress=progress,
             cancel=cancel,
             **common,
@@ -247,6 +248,12 @@ def _add_model_options(p, model_help: str):
                    help="tile size for large images; lower it if memory runs out (default: %(default)s)")
 
 
+def _add_flats_option(p):
+    p.add_argument("--flats", action=argparse.BooleanOptionalAction, default=None,
+                   help="one flat colour per closed region of the line art (default: the model's setting; "
+                        "the shipped model uses flats)")
+
+
 def _add_line_options(p):
     p.add_argument("--transparent", action="store_true",
                    help="lines on a transparent background (for importing into Krita / Clip Studio)")
@@ -288,11 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _add_image_command(sub, "colorize", "Colour line art with the colorize U-Net.")
     _add_model_options(p, "colorize model (.safetensors); default: the shipped model")
+    _add_flats_option(p)
     p.set_defaults(func=run_images)
 
     p = _add_image_command(sub, "style", "Style change: sketch the picture, then colorize the sketch.")
     _add_model_options(p, "colorize model (.safetensors); default: the shipped model")
     p.add_argument("--sketch-model", metavar="PATH", help="sketch model; default: the shipped model")
+    _add_flats_option(p)
     p.set_defaults(func=run_images)
 
     sub.add_parser("presets", help="List the XDoG presets.").set_defaults(func=run_presets)

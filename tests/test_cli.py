@@ -50,6 +50,23 @@ def test_colorize_and_style_with_given_models(pictures, tmp_path, tiny_sketch_mo
     assert read_image(out / "a_style.png").shape == (96, 128, 3)
 
 
+def test_colorize_flats_switch(tmp_path):
+    from anisketch_desktop.core.unet_model import UNetConfig
+    from tests.conftest import _tiny_model
+
+    model = _tiny_model(tmp_path / "flats.safetensors",
+                        UNetConfig.colorize(base_channels=4, depth=2, multiply_lines=True, flat_fill=True))
+    lines = np.full((64, 96), 255, np.uint8)
+    cv2.rectangle(lines, (10, 10), (80, 50), 0, 2)
+    cv2.imwrite(str(tmp_path / "l.png"), lines)
+    for flag, folder in (([], "flats"), (["--no-flats"], "plain")):
+        assert main(["colorize", str(tmp_path / "l.png"), "-o", str(tmp_path / folder), "--model", str(model),
+                     "-q", *flag]) == 0
+    flat = read_image(tmp_path / "flats" / "l_color.png")[15:45, 15:75].reshape(-1, 3)
+    plain = read_image(tmp_path / "plain" / "l_color.png")[15:45, 15:75].reshape(-1, 3)
+    assert np.ptp(flat, axis=0).max() <= 1 < np.ptp(plain, axis=0).max()
+
+
 def test_bad_file_is_skipped_and_batch_goes_on(pictures, tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["xdog", str(pictures), "-o", str(out), "--recursive", "-q"])

@@ -197,3 +197,22 @@ def test_shipped_model_wins(tiny_sketch_model, monkeypatch, tmp_path):
     assert models.default_model("sketch") == resources / "models" / "sketch.safetensors"
     listed = models.list_models("sketch")
     assert [m.shipped for m in listed] == [True, False]
+
+
+def test_colorize_flat_fill_gives_closed_regions_one_colour(tmp_path):
+    import cv2
+
+    from anisketch_desktop.core.unet_model import UNetConfig
+    from tests.conftest import _tiny_model
+
+    model = _tiny_model(tmp_path / "flats.safetensors",
+                        UNetConfig.colorize(base_channels=4, depth=2, multiply_lines=True, flat_fill=True))
+    lines = np.full((96, 128), 255, np.uint8)
+    cv2.rectangle(lines, (20, 20), (100, 70), 0, 2)
+    cv2.circle(lines, (60, 45), 12, 0, 2)
+    out = pipeline.colorize(lines, model=model, device="cpu")
+    plain = pipeline.colorize(lines, model=model, device="cpu", flats=False)
+    ring = out[30:38, 75:95].reshape(-1, 3)  # inside the rectangle, outside the circle
+    assert np.ptp(ring, axis=0).max() <= 1  # one flat colour
+    assert np.ptp(plain[30:38, 75:95].reshape(-1, 3), axis=0).max() > 1  # the network alone varies
+    assert out[20, 60].max() < 40  # the lines stay ink

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -190,7 +190,7 @@ class InferenceEngine:
     def task(self) -> str:
         return self.config.task
 
-    def _predict_tile(self, tile: np.ndarray) -> np.ndarray:
+    def _predict_tile(self, tile: np.ndarray, multiply: bool = True) -> np.ndarray:
         import torch
 
         x = torch.from_numpy(tile).permute(2, 0, 1).unsqueeze(0)
@@ -201,7 +201,7 @@ class InferenceEngine:
                     raw = self.model(x)
             else:
                 raw = self.model(x)
-            out = self.model.to_image(raw)
+            out = self.model.to_image(raw, multiply=multiply)
             return out[0].permute(1, 2, 0).float().cpu().numpy()
 
     def run(
@@ -210,8 +210,11 @@ class InferenceEngine:
         *,
         progress: Callable[[float], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        layer: bool = False,
     ) -> np.ndarray:
-        """float32 ``HxWxC`` (C = ``config.in_channels``; ``HxW`` when C is 1) in [0, 1] -> ``HxWxC_out``."""
+        """float32 ``HxWxC`` (C = ``config.in_channels``; ``HxW`` when C is 1) in [0, 1] -> ``HxWxC_out``.
+
+        ``layer=True`` (``multiply_lines`` colorize models): the colour layer without the lines multiplied on."""
         image = np.asarray(image)
         if image.ndim == 2:
             image = image[..., None]
@@ -230,7 +233,7 @@ class InferenceEngine:
         with self._lock:
             return tiling.run_tiled(
                 image,
-                self._predict_tile,
+                partial(self._predict_tile, multiply=not layer),
                 multiple=self.config.multiple,
                 out_channels=self.config.out_channels,
                 tile=self.tile_size,

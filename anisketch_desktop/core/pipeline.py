@@ -152,13 +152,29 @@ def colorize(
     model=None,
     device: str = "auto",
     tile: int | None = 1024,
+    flats: bool | None = None,
     progress: Progress = None,
     cancel: Cancel = None,
 ) -> np.ndarray:
-    """Colour a sketch: uint8 ``HxWx3`` (``HxWx4`` keeping the input's alpha); colour inputs are grayed."""
+    """Colour a sketch: uint8 ``HxWx3`` (``HxWx4`` keeping the input's alpha); colour inputs are grayed.
+
+    ``flats``: give every closed region of the drawing one colour (``core.flats``); None = the model's own
+    setting (``flat_fill`` in its config). Only models that paint a colour layer under the lines can do it.
+    """
     gray, alpha = _float_gray(image)
     eng = _engine_for(model, "colorize", device, tile)
-    rgb = eng.run(gray[..., None], progress=progress, cancel=cancel)
+    cfg = eng.config
+    if cfg.multiply_lines and (cfg.flat_fill if flats is None else flats):
+        from anisketch_desktop.core import flats as flat_colours
+        from anisketch_desktop.core.levels import normalize_levels
+
+        layer = eng.run(gray[..., None], layer=True, progress=_sub_progress(progress, 0.0, 0.95), cancel=cancel)
+        lines = normalize_levels(gray) if cfg.input_norm == "levels" else gray
+        rgb = flat_colours.multiply(flat_colours.flat_fill(layer, lines), lines)
+        if progress is not None:
+            progress(1.0)
+    else:
+        rgb = eng.run(gray[..., None], progress=progress, cancel=cancel)
     del gray
     if alpha is not None:
         rgb = np.dstack([rgb, alpha])
@@ -173,6 +189,7 @@ def style(
     engine: str = "unet",
     device: str = "auto",
     tile: int | None = 1024,
+    flats: bool | None = None,
     progress: Progress = None,
     cancel: Cancel = None,
     **sketch_kw,
@@ -190,6 +207,6 @@ def style(
         **sketch_kw,
     )
     return colorize(
-        lines, model=color_model, device=device, tile=tile,
+        lines, model=color_model, device=device, tile=tile, flats=flats,
         progress=_sub_progress(progress, 0.5, 1.0), cancel=cancel,
     )

@@ -36,6 +36,7 @@ class UNetConfig:
     bin_temperature: float = 0.38  # annealed-mean temperature used to decode the ab distribution
     input_norm: str = "none"  # "levels": the engine stretches input levels before the network sees them
     multiply_lines: bool = False  # colorize: the net paints a flat colour layer; the input lines multiply onto it
+    flat_fill: bool = False  # multiply_lines: the pipeline gives each closed region of the lines one colour
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -118,15 +119,17 @@ class UNet(nn.Module):
             return out, self.ab_head(x)
         return out
 
-    def to_image(self, raw) -> torch.Tensor:
-        """Turn raw outputs into an image batch in [0, 1]: ``B x 1 x H x W`` (sketch) or ``B x 3 x H x W``."""
+    def to_image(self, raw, multiply: bool = True) -> torch.Tensor:
+        """Turn raw outputs into an image batch in [0, 1]: ``B x 1 x H x W`` (sketch) or ``B x 3 x H x W``.
+
+        ``multiply=False``: a ``multiply_lines`` model's colour layer alone, without the lines on it."""
         if self.ab_head is None:
             return torch.sigmoid(raw.float())
         l_logits, ab_logits = raw[:2]
         lightness = torch.sigmoid(l_logits.float()) * 100.0
         ab = color.decode_ab(ab_logits.float(), self.config.bin_temperature)
         ab = F.interpolate(ab, size=lightness.shape[-2:], mode="bilinear", align_corners=False)
-        if len(raw) > 2:  # multiply the lines onto the colour layer (ink -> black, paper -> the layer)
+        if len(raw) > 2 and multiply:  # multiply the lines onto the colour layer (ink -> black, paper -> the layer)
             lines = raw[2].float()
             lightness, ab = lightness * lines, ab * lines
         return color.lab_to_rgb(torch.cat([lightness, ab], dim=1)).clamp(0.0, 1.0)
