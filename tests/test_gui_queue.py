@@ -142,3 +142,23 @@ def test_pause_finishes_the_current_file_then_resume(panel, qtbot, tmp_path):
     assert [j.state for j in panel.model.jobs()] == [JobState.DONE] * 3
     panel.model.clear_finished()
     assert panel.model.rowCount() == 0
+
+
+def test_flat_colours_option_reaches_the_pipeline(tmp_path):
+    import cv2
+
+    from anisketch_desktop.core import pipeline
+    from anisketch_desktop.core.unet_model import UNetConfig
+    from anisketch_desktop.gui.backend import ProcessOptions, process
+    from tests.conftest import _tiny_model
+
+    model = _tiny_model(tmp_path / "flats.safetensors",
+                        UNetConfig.colorize(base_channels=4, depth=2, multiply_lines=True, flat_fill=True))
+    lines = np.full((64, 96), 255, np.uint8)
+    cv2.rectangle(lines, (10, 10), (80, 50), 0, 2)
+    for flats in (True, False):
+        opts = ProcessOptions(mode="colorize", color_model=str(model), device="cpu", flats=flats)
+        out, _ = process(lines, opts)
+        np.testing.assert_array_equal(out, pipeline.colorize(lines, model=model, device="cpu", flats=flats))
+    assert not np.array_equal(process(lines, ProcessOptions(mode="colorize", color_model=str(model), flats=True))[0],
+                              process(lines, ProcessOptions(mode="colorize", color_model=str(model), flats=False))[0])

@@ -32,6 +32,7 @@ def test_settings_survive_a_restart_of_the_window(qtbot, tmp_path, _isolated_hom
     w.options.set_device("cpu")
     w.options.transparent_check.setChecked(True)
     w.options.speck_spin.setValue(7)
+    w.options.flats_check.setChecked(False)
     w.canvas.set_layout_mode("side")
     w.queue.folder_edit.setText(str(tmp_path / "results"))
     w.queue.template_edit.setText("{stem}-lines.png")
@@ -52,6 +53,7 @@ def test_settings_survive_a_restart_of_the_window(qtbot, tmp_path, _isolated_hom
     assert again.options.xdog_panel.params()["phi"] == pytest.approx(12.5)
     assert again.options.device() == "cpu"
     assert again.options.transparent_check.isChecked() and again.options.speck_spin.value() == 7
+    assert not again.options.flats_check.isChecked() and not again.options.process_options().flats
     assert again.canvas.layout_mode() == "side" and again.actions["side_by_side"].isChecked()
     out = again.queue.output_settings()
     assert (out.folder, out.template, out.if_exists) == (str(tmp_path / "results"), "{stem}-lines.png", "overwrite")

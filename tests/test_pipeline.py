@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -197,6 +198,11 @@ def test_shipped_model_wins(tiny_sketch_model, monkeypatch, tmp_path):
     assert models.default_model("sketch") == resources / "models" / "sketch.safetensors"
     listed = models.list_models("sketch")
     assert [m.shipped for m in listed] == [True, False]
+    # another shipped sketch model, newer on disk, still lists after the task's default (menus select the first)
+    shutil.copy(tiny_sketch_model, resources / "models" / "a_sketch_hq.safetensors")
+    os.utime(resources / "models" / "sketch.safetensors", (1_000_000, 1_000_000))
+    assert [m.path.name for m in models.list_models("sketch")] == [
+        "sketch.safetensors", "a_sketch_hq.safetensors", "mine.safetensors"]
 
 
 def test_colorize_flat_fill_gives_closed_regions_one_colour(tmp_path):

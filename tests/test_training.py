@@ -259,3 +259,29 @@ def test_card_evaluation_section_is_inserted_once_and_replaced(tmp_path):
     text = path.read_text()
     assert text.count(card.EVAL_HEADER) == 1 and "| model | 12.50 | 0.630 | 0.70 |" in text and "11.20" not in text
     assert text.index(card.EVAL_HEADER) < text.index("## Limits")
+
+
+def test_teacher_targets_are_the_teachers_line_art(pairs_dir, tmp_path, tiny_sketch_model, tiny_colorize_model,
+                                                   monkeypatch):
+    from training.teacher_targets import TeacherTarget
+
+    monkeypatch.chdir(tmp_path)  # the target cache lives under ./runs/cache
+    recipe = {"val_names": ["p4.png"]}
+    stage = {"data": {"teacher": 1.0, "teacher_model": str(tiny_sketch_model)}}
+    train, val = cli.build_samples(recipe, stage, str(pairs_dir))
+    assert [s.name for s in val] == ["p4.png"]
+    assert sorted(s.name for s in train) == [f"p{i}.png" for i in range(4)]  # never the validation picture
+    assert {s.source for s in train} == {"teacher"} and sum(s.weight for s in train) == pytest.approx(1.0)
+    teacher = TeacherTarget(tiny_sketch_model)
+    for s in train:
+        rgb = s.color.astype(np.float32) / 255.0
+        expected = 0.5 * (teacher.engine.run(rgb)[..., 0] + teacher.engine.run(rgb[:, ::-1].copy())[:, ::-1, 0])
+        assert s.sketch.shape == s.color.shape[:2] and s.sketch.dtype == np.uint8
+        assert np.abs(s.sketch.astype(np.float32) - expected * 255).max() <= 0.51  # averaged over the mirror
+    caches = list((tmp_path / "runs" / "cache").glob("teacher-tiny_sketch-*/*.png"))
+    assert len(caches) == 4
+    with pytest.raises(ValueError, match="must be a sketch model"):
+        TeacherTarget(tiny_colorize_model)
+    stage["data"]["teacher_model"] = str(tmp_path / "missing.safetensors")
+    with pytest.raises(SystemExit, match="teacher model"):
+        cli.build_samples(recipe, stage, str(pairs_dir))

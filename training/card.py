@@ -27,13 +27,16 @@ def render(recipe: dict, summary: dict, command: str, parameters: int, size_byte
             else "line art (gray) -> a coloured picture (RGB; Lab lightness + ab colour bins)")
     out = [f"# {name}.safetensors — AniSketch {task} model", "", f"**Maps** {what}.", ""]
     config = json.dumps(recipe.get("model", {}))
-    out += [f"* Architecture: half-resolution U-Net (`pixel_unshuffle` 2), config `{config}`",
+    r = int(recipe.get("model", {}).get("unshuffle", 2))
+    level = {1: "full-resolution", 2: "half-resolution", 4: "quarter-resolution"}.get(r, f"1/{r}-resolution")
+    out += [f"* Architecture: {level} U-Net (`pixel_unshuffle` {r}), config `{config}`",
             f"* Parameters: {parameters:,}; file: {size_bytes / 1e6:.1f} MB (fp16 safetensors, config in the metadata)",
             f"* Reproduce: `{command}`", ""]
     out += ["## Data", "",
             "Real illustration / artist line-art pairs (132, from a public colorization project's validation set; "
             "`clean_aligned` marks the clean, aligned ones) plus XDoG line art made from the colour pictures where "
-            "the recipe says so. Validation: the recipe's `val_names`, 8 clean pairs never trained on.", ""]
+            "the recipe says so, or a teacher model's line art of them (distillation stages). Validation: the "
+            "recipe's `val_names`, 8 clean pairs never trained on.", ""]
     rows = [["stage", "data shares", "steps x batch", "lr", "validation of the weights passed on"]]
     stages = recipe.get("stages", [])
     for i, stage in enumerate(stages):

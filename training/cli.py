@@ -49,7 +49,27 @@ def build_samples(recipe: dict, stage: dict, pairs_dir: str | None, dataset_dir:
             xs = data.xdog_samples(colors, xdog_target, cache_dir=Path("runs/cache/xdog"))
             _set_share(xs, spec["xdog"])
             train += xs
+        if spec.get("teacher", 0) > 0:
+            train += _teacher_samples(pairs_dir, spec, val_names)
     return train, val
+
+
+def _teacher_samples(pairs_dir: str, spec: dict, val_names: set[str]):
+    """Distillation samples: every non-validation colour picture with the teacher model's line art."""
+    from training import data
+    from training.teacher_targets import TeacherTarget, teacher_key
+
+    model = spec.get("teacher_model", "resources/models/sketch_hq.safetensors")
+    scale = float(spec.get("teacher_scale", 1.0))
+    if not Path(model).is_file():
+        raise SystemExit(f"error: teacher model {model!r} not found (train the sketch_hq recipe first)")
+    colors = [c for n, c, _ in data.list_pairs(pairs_dir, "all") if n not in val_names]
+    cache = Path("runs/cache") / f"teacher-{teacher_key(model, scale)}"
+    samples = data.xdog_samples(colors, TeacherTarget(model, scale=scale), cache_dir=cache)
+    for s in samples:
+        s.source = "teacher"
+    _set_share(samples, spec["teacher"])
+    return samples
 
 
 def color_folder_samples(colors_dir: str, xdog: str = "auto"):

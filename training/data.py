@@ -110,7 +110,7 @@ def xdog_samples(
     color_paths: Sequence[Path], make_target: Callable[[np.ndarray], np.ndarray], weight: float = 1.0,
     cache_dir: Path | None = None, max_side: int = 1200,
 ) -> list[Sample]:
-    """Color images whose targets are made by ``make_target(rgb) -> uint8 gray`` (XDoG), cached as PNG."""
+    """Color images whose targets are made by ``make_target(rgb) -> uint8 gray`` (XDoG, a teacher), cached as PNG."""
     out = []
     for path in color_paths:
         color = read_rgb(path)

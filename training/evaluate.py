@@ -112,7 +112,7 @@ def write_grid(path: str, rows: list[tuple[np.ndarray, ...]], height: int = 256)
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--pairs", default=DEFAULT_PAIRS)
-    p.add_argument("--sketch", nargs="*", default=[], help="sketch model files to score")
+    p.add_argument("--sketch", nargs="+", action="extend", default=[], help="sketch model files to score (repeatable)")
     p.add_argument("--colorize", default=None, help="colorize model file to score")
     p.add_argument("--grid", default=None, help="PNG of sketch | colorized | truth for the validation split")
     p.add_argument("--no-robust", action="store_true")

@@ -61,8 +61,11 @@ def _scan(folder: Path, shipped: bool) -> list[ModelInfo]:
 
 
 def list_models(task: str | None = None) -> list[ModelInfo]:
-    """Shipped models first, then the user's newest first; only ``task``'s when given."""
-    models = _scan(paths.resource_path("models"), True) + _scan(paths.user_models_dir(), False)
+    """Shipped models first (each task's default, ``TASK.safetensors``, before the others), then the user's
+    newest first; only ``task``'s when given."""
+    shipped = sorted(_scan(paths.resource_path("models"), True),
+                     key=lambda m: (m.path.name != f"{m.task}.safetensors", m.path.name))
+    models = shipped + _scan(paths.user_models_dir(), False)
     return [m for m in models if task is None or m.task == task]
 
 

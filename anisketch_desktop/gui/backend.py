@@ -40,6 +40,7 @@ class ProcessOptions:
     xdog: dict = field(default_factory=dict)  # XDoGParams fields; empty = defaults
     xdog_auto: bool = False
     transparent: bool = False
+    flats: bool = True  # colorize: one flat colour per closed region (models that paint a colour layer)
     speck_size: int = 0
     device: str = "auto"
     tile: int = 1024
@@ -125,7 +126,7 @@ def process(
         )
     elif opts.mode == "colorize":
         used = _engine(opts.color_model, "colorize", opts)
-        out = pipeline.colorize(image, model=used, progress=progress, cancel=cancel)
+        out = pipeline.colorize(image, model=used, flats=opts.flats, progress=progress, cancel=cancel)
     else:
         sketcher = _engine(opts.sketch_model, "sketch", opts)
         used = _engine(opts.color_model, "colorize", opts)
@@ -133,6 +134,7 @@ def process(
             image,
             sketch_model=sketcher,
             color_model=used,
+            flats=opts.flats,
             speck_size=opts.speck_size,
             progress=progress,
             cancel=cancel,

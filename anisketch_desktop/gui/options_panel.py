@@ -73,6 +73,12 @@ class OptionsPanel(QWidget):
             combo.currentIndexChanged.connect(self.options_changed)
         form.addRow("Sketch:", self.sketch_model_combo)
         form.addRow("Colour:", self.color_model_combo)
+        self.flats_check = QCheckBox("Flat colours")
+        self.flats_check.setChecked(True)
+        self.flats_check.setToolTip("One colour per closed region of the line art, like flat colouring; "
+                                    "off: the network's colours pixel by pixel")
+        self.flats_check.toggled.connect(self.options_changed)
+        form.addRow(self.flats_check)
 
         self.lines_box = QGroupBox("Lines")
         form = QFormLayout(self.lines_box)
@@ -155,6 +161,7 @@ class OptionsPanel(QWidget):
             color_model=self.color_model_combo.currentData() or "",
             xdog=self.xdog_panel.params(),
             transparent=self.transparent_check.isChecked(),
+            flats=self.flats_check.isChecked(),
             speck_size=self.speck_spin.value(),
             device=self.device(),
         )
@@ -194,6 +201,7 @@ class OptionsPanel(QWidget):
         s.sketch_model = self.sketch_model_combo.currentData() or s.sketch_model
         s.color_model = self.color_model_combo.currentData() or s.color_model
         s.transparent = self.transparent_check.isChecked()
+        s.flats = self.flats_check.isChecked()
         s.speck_size = self.speck_spin.value()
         s.xdog_params = self.xdog_panel.params()
 
@@ -202,6 +210,7 @@ class OptionsPanel(QWidget):
         self.set_mode(s.mode if s.mode in MODES else "sketch")
         self.set_device(s.device)
         self.transparent_check.setChecked(s.transparent)
+        self.flats_check.setChecked(s.flats)
         self.speck_spin.setValue(s.speck_size)
         if s.xdog_params:
             self.xdog_panel.set_params(s.xdog_params)
@@ -217,6 +226,7 @@ class OptionsPanel(QWidget):
         self.xdog_panel.setVisible(mode == "xdog")
         self.sketch_model_combo.setEnabled(mode in ("sketch", "style"))
         self.color_model_combo.setEnabled(mode in ("colorize", "style"))
+        self.flats_check.setEnabled(mode in ("colorize", "style"))
         self.models_box.setVisible(mode != "xdog")
         self.lines_box.setVisible(mode in ("sketch", "xdog", "style"))
         self.transparent_check.setEnabled(mode in ("sketch", "xdog"))

@@ -53,6 +53,7 @@ class Settings:
     sketch_model = _Setting("process/sketch_model", "", str)
     color_model = _Setting("process/color_model", "", str)
     transparent = _Setting("process/transparent", False, bool)
+    flats = _Setting("process/flats", True, bool)
     speck_size = _Setting("process/speck_size", 0, int)
     xdog_params = _Setting("process/xdog_params", {}, dict)
     theme = _Setting("ui/theme", "dark", str)
