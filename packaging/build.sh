@@ -60,6 +60,6 @@ cp packaging/linux/install.sh packaging/linux/uninstall.sh "$BUNDLE/"  # dist/An
 echo "== built $BUNDLE in ${took}s"
 echo "   unpacked size: $(du -sh "$BUNDLE" | cut -f1) ($(du -sk "$BUNDLE" | cut -f1) KiB)"
 echo "   largest parts:"
-du -s "$BUNDLE"/_internal/* 2>/dev/null | sort -rn | head -8 |
-    awk '{printf "     %7.1f MB  %s\n", $1/1024, $2}'
+du -s "$BUNDLE"/_internal/* 2>/dev/null | sort -rn |  # awk reads it all (head would SIGPIPE under pipefail)
+    awk 'NR <= 8 {printf "     %7.1f MB  %s\n", $1/1024, $2}'
 echo "   prune report: $ANISKETCH_PRUNE_REPORT"
