@@ -169,8 +169,10 @@ def colorize(
         from anisketch_desktop.core.levels import normalize_levels
 
         layer = eng.run(gray[..., None], layer=True, progress=_sub_progress(progress, 0.0, 0.95), cancel=cancel)
-        lines = normalize_levels(gray) if cfg.input_norm == "levels" else gray
-        rgb = flat_colours.multiply(flat_colours.flat_fill(layer, lines), lines)
+        lines = normalize_levels(gray) if cfg.input_norm == "levels" else gray  # what the network saw
+        # the regions come from the normalised lines; the Multiply layer is the line art as drawn (validation:
+        # PSNR 11.32 -> 11.49 dB, SSIM 0.677 -> 0.680 against multiplying the normalised lines)
+        rgb = flat_colours.multiply(flat_colours.flat_fill(layer, lines), gray)
         if progress is not None:
             progress(1.0)
     else:
