@@ -2,7 +2,7 @@
 
 The colorize network guesses a colour for every pixel; inside one region of the drawing those guesses wander
 (blotches). Here the drawing is cut into regions (paper enclosed by ink, small gaps in the lines closed), each
-region takes the mean Lab colour of the guesses inside it, and the lines are multiplied on top, so the result
+region takes the mean colour of the guesses inside it, and the lines are multiplied on top, so the result
 reads as a flat-coloured picture. Ink and specks too small to be a region keep a lightly smoothed guess.
 Pure numpy/OpenCV: it runs on the whole picture after the tiled network.
 """
@@ -49,27 +49,29 @@ def regions(lines: np.ndarray, threshold: float = INK_THRESHOLD, close: int = GA
 
 def flat_fill(layer: np.ndarray, lines: np.ndarray, *, large_share: float = LARGE_SHARE,
               large_sigma: float = LARGE_SIGMA, **region_kw) -> np.ndarray:
-    """float ``HxWx3`` RGB colour layer -> the same with one mean Lab colour per region of ``lines`` (``HxW``).
+    """float ``HxWx3`` RGB colour layer -> the same with one mean colour per region of ``lines`` (``HxW``).
 
     Regions over ``large_share`` of the picture (usually lines that do not close, leaving one region around
     half the figure) are smoothed within themselves instead, so that they keep the network's local colours.
+    Means are taken in RGB (Lab gave the same scores and cost two colour conversions of the whole picture).
     """
-    layer = np.ascontiguousarray(layer, dtype=np.float32)
+    layer = np.clip(np.asarray(layer, dtype=np.float32), 0.0, 1.0)
     count, labels = regions(lines, **region_kw)
-    lab = cv2.cvtColor(np.clip(layer, 0.0, 1.0), cv2.COLOR_RGB2Lab)
-    out = cv2.GaussianBlur(lab, (0, 0), 2.0)  # ink and specks: a lightly smoothed guess
+    out = cv2.GaussianBlur(layer, (0, 0), 2.0)  # ink and specks: a lightly smoothed guess
     flat = labels.ravel()
     area = np.bincount(flat, minlength=count)
-    means = np.stack([np.bincount(flat, weights=lab[..., c].ravel(), minlength=count) for c in range(3)], 1)
-    means /= np.maximum(area, 1)[:, None]
+    planes = np.ascontiguousarray(layer.transpose(2, 0, 1)).reshape(3, -1)
+    means = np.stack([np.bincount(flat, weights=plane, minlength=count) for plane in planes], 1)
+    means = (means / np.maximum(area, 1)[:, None]).astype(np.float32)
     large = area > max(large_share * labels.size, MIN_AREA)
     large[0] = False
-    inside = (labels > 0) & ~large[labels]
-    out[inside] = means[labels[inside]].astype(np.float32)
+    keep = large.copy()
+    keep[0] = True  # ink and specks keep the smoothed guess; large regions are filled below
+    np.copyto(out, np.take(means, labels, axis=0), where=~keep[labels][..., None])
     for k in np.flatnonzero(large):
         mask = labels == k
-        out[mask] = _smooth_within(lab, mask, large_sigma)[mask]
-    return np.clip(cv2.cvtColor(out, cv2.COLOR_Lab2RGB), 0.0, 1.0)
+        np.copyto(out, _smooth_within(layer, mask, large_sigma), where=mask[..., None])
+    return out
 
 
 def _smooth_within(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
