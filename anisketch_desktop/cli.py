@@ -211,9 +211,10 @@ def run_models(args) -> int:
     found = models.list_models()
     if not found:
         print("No models installed. Use --engine xdog, or train one: anisketch train --help")
+    width = max((len(info.name) for info in found), default=0)
     for info in found:
         origin = "shipped" if info.shipped else "yours"
-        print(f"{info.task:<9} {info.name:<28} {origin:<8} {info.path}")
+        print(f"{info.task:<9} {info.name:<{width}}  {origin:<8} {info.path}")
     return 0
 
 

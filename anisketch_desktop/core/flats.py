@@ -55,23 +55,26 @@ def flat_fill(layer: np.ndarray, lines: np.ndarray, *, large_share: float = LARG
     half the figure) are smoothed within themselves instead, so that they keep the network's local colours.
     Means are taken in RGB (Lab gave the same scores and cost two colour conversions of the whole picture).
     """
-    layer = np.clip(np.asarray(layer, dtype=np.float32), 0.0, 1.0)
+    layer = np.asarray(layer, dtype=np.float32)
     count, labels = regions(lines, **region_kw)
     out = cv2.GaussianBlur(layer, (0, 0), 2.0)  # ink and specks: a lightly smoothed guess
     flat = labels.ravel()
     area = np.bincount(flat, minlength=count)
-    planes = np.ascontiguousarray(layer.transpose(2, 0, 1)).reshape(3, -1)
-    means = np.stack([np.bincount(flat, weights=plane, minlength=count) for plane in planes], 1)
+    # one channel at a time (each ravel copies a plane, not the whole picture)
+    means = np.stack([np.bincount(flat, weights=layer[..., c].ravel(), minlength=count) for c in range(3)], 1)
     means = (means / np.maximum(area, 1)[:, None]).astype(np.float32)
     large = area > max(large_share * labels.size, MIN_AREA)
     large[0] = False
     keep = large.copy()
     keep[0] = True  # ink and specks keep the smoothed guess; large regions are filled below
-    np.copyto(out, np.take(means, labels, axis=0), where=~keep[labels][..., None])
+    fill = ~keep[labels]
+    for c in range(3):  # a channel at a time: no second full-size colour image
+        np.copyto(out[..., c], np.take(means[:, c], labels), where=fill)
+    del fill
     for k in np.flatnonzero(large):
         mask = labels == k
         np.copyto(out, _smooth_within(layer, mask, large_sigma), where=mask[..., None])
-    return out
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def _smooth_within(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
@@ -89,6 +92,7 @@ def _smooth_within(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndar
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def multiply(layer: np.ndarray, lines: np.ndarray) -> np.ndarray:
-    """The line art as a Multiply layer over the colour layer (ink -> black, paper -> the colour)."""
-    return layer * np.clip(lines, 0.0, 1.0)[..., None]
+def multiply(layer: np.ndarray, lines: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The line art as a Multiply layer over the colour layer (ink -> black, paper -> the colour);
+    ``out=layer`` works in place."""
+    return np.multiply(layer, np.clip(lines, 0.0, 1.0)[..., None], out=out)
