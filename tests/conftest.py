@@ -51,6 +51,15 @@ def tiny_colorize_model(tmp_path):
 
 
 @pytest.fixture
+def tiny_flats_model(tmp_path):
+    """A small random colorize U-Net that paints a colour layer under the lines, with flat colours on."""
+    from anisketch_desktop.core.unet_model import UNetConfig
+
+    config = UNetConfig.colorize(base_channels=4, depth=2, multiply_lines=True, flat_fill=True)
+    return _tiny_model(tmp_path / "tiny_flats.safetensors", config)
+
+
+@pytest.fixture
 def no_shipped_models(tmp_path_factory, monkeypatch):
     """The app's resources without the shipped models (icons etc. kept): tests decide which models exist."""
     import shutil

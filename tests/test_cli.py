@@ -50,12 +50,8 @@ def test_colorize_and_style_with_given_models(pictures, tmp_path, tiny_sketch_mo
     assert read_image(out / "a_style.png").shape == (96, 128, 3)
 
 
-def test_colorize_flats_switch(tmp_path):
-    from anisketch_desktop.core.unet_model import UNetConfig
-    from tests.conftest import _tiny_model
-
-    model = _tiny_model(tmp_path / "flats.safetensors",
-                        UNetConfig.colorize(base_channels=4, depth=2, multiply_lines=True, flat_fill=True))
+def test_colorize_flats_switch(tmp_path, tiny_flats_model):
+    model = tiny_flats_model
     lines = np.full((64, 96), 255, np.uint8)
     cv2.rectangle(lines, (10, 10), (80, 50), 0, 2)
     cv2.imwrite(str(tmp_path / "l.png"), lines)

@@ -144,16 +144,12 @@ def test_pause_finishes_the_current_file_then_resume(panel, qtbot, tmp_path):
     assert panel.model.rowCount() == 0
 
 
-def test_flat_colours_option_reaches_the_pipeline(tmp_path):
+def test_flat_colours_option_reaches_the_pipeline(tiny_flats_model):
     import cv2
 
-    from anisketch_desktop.core import pipeline
-    from anisketch_desktop.core.unet_model import UNetConfig
-    from anisketch_desktop.gui.backend import ProcessOptions, process
-    from tests.conftest import _tiny_model
+    from anisketch_desktop.gui.backend import process
 
-    model = _tiny_model(tmp_path / "flats.safetensors",
-                        UNetConfig.colorize(base_channels=4, depth=2, multiply_lines=True, flat_fill=True))
+    model = tiny_flats_model
     lines = np.full((64, 96), 255, np.uint8)
     cv2.rectangle(lines, (10, 10), (80, 50), 0, 2)
     for flats in (True, False):

@@ -205,14 +205,10 @@ def test_shipped_model_wins(tiny_sketch_model, monkeypatch, tmp_path):
         "sketch.safetensors", "a_sketch_hq.safetensors", "mine.safetensors"]
 
 
-def test_colorize_flat_fill_gives_closed_regions_one_colour(tmp_path):
+def test_colorize_flat_fill_gives_closed_regions_one_colour(tiny_flats_model):
     import cv2
 
-    from anisketch_desktop.core.unet_model import UNetConfig
-    from tests.conftest import _tiny_model
-
-    model = _tiny_model(tmp_path / "flats.safetensors",
-                        UNetConfig.colorize(base_channels=4, depth=2, multiply_lines=True, flat_fill=True))
+    model = tiny_flats_model
     lines = np.full((96, 128), 255, np.uint8)
     cv2.rectangle(lines, (20, 20), (100, 70), 0, 2)
     cv2.circle(lines, (60, 45), 12, 0, 2)
