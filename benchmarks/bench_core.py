@@ -25,7 +25,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SIZES = {"1mp": (1024, 1024), "1080p": (1920, 1080), "4k": (3840, 2160), "8k": (7680, 4320)}
-TARGETS = "XDoG 4K < 0.5 s; U-Net 1080p <= 1.0 s; U-Net 8K peak RSS < 3 GB; >= 10x faster than Anime2Sketch"
+TARGETS = ("XDoG 4K < 0.5 s; U-Net 1080p <= 1.0 s; U-Net 8K peak RSS < 3 GB; "
+           ">= 10x faster than Anime2Sketch at full resolution, 1080p")
 
 
 # ------------------------------------------------------------------------------------------ child process
@@ -94,12 +95,18 @@ def run_case(spec: dict) -> dict:
 
         image = _picture(width, height)
         if case == "unet":
-            from anisketch_desktop.core.engine import InferenceEngine
+            from anisketch_desktop.core.engine import InferenceEngine, working_scale
 
             eng = InferenceEngine(spec["model"], spec["device"], tile_size=spec["tile"], precision="auto")
-            plan = tiling.plan_tiles(height, width, eng.config.multiple, spec["tile"], eng.overlap)
-            pipeline.sketch(image[: plan.tile_h, : plan.tile_w], model=eng)  # warm-up on one tile's shape
+            scale = working_scale(height, width, eng.config.min_megapixels)
+            wide, high = round(width * scale), round(height * scale)
+            plan = tiling.plan_tiles(high, wide, eng.config.multiple, spec["tile"], eng.overlap)
             note = f"{plan.count} tiles of {plan.tile_w}x{plan.tile_h}, {eng.device.type}"
+            if scale > 1.0:  # the model enlarges small pictures first (its min_megapixels): warm up on all of it
+                note = f"drawn at {wide}x{high} (model min {eng.config.min_megapixels:g} MP): " + note
+                pipeline.sketch(image, model=eng)
+            else:
+                pipeline.sketch(image[: plan.tile_h, : plan.tile_w], model=eng)  # warm-up on one tile's shape
             if eng._autocast is not None:
                 note += f" {str(eng._autocast).replace('torch.', '')}"
             run = lambda: pipeline.sketch(image, model=eng)  # noqa: E731
@@ -246,7 +253,9 @@ def _report(rows, sizes, anchor_sizes) -> None:
                             ("infodraw", "Informative Drawings")):
             other = ms(case, size)
             if other:
-                verdict = "" if case != "a2s_full" else ("  PASS (>= 10x)" if other / unet >= 10 else "  FAIL (< 10x)")
+                verdict = ""
+                if case == "a2s_full" and size == "1080p":  # where the target is set
+                    verdict = "  PASS (>= 10x)" if other / unet >= 10 else "  FAIL (< 10x)"
                 print(f"  {size:<6} U-Net vs {label:<24} {other / unet:6.1f}x faster{verdict}")
 
 

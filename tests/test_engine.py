@@ -303,3 +303,34 @@ def test_bf16_on_cpu_is_close(tiny_sketch_model):
     assert np.abs(out - ref).max() < 0.02
     with pytest.raises(AniSketchError, match="fp16 is only available on a GPU"):
         InferenceEngine(tiny_sketch_model, "cpu", precision="fp16")
+
+
+def test_working_scale():
+    assert engine_mod.working_scale(1080, 1920, 2.0) == 1.0  # 1080p is big enough
+    assert engine_mod.working_scale(1000, 1000, 2.0) == pytest.approx(2**0.5)
+    assert engine_mod.working_scale(100, 100, 2.0) == engine_mod.MAX_UPSCALE  # never more than 2x
+    assert engine_mod.working_scale(100, 100, 0.0) == 1.0  # off
+
+
+def test_small_pictures_are_drawn_at_the_working_size_and_scaled_back(tiny_sketch_model, tmp_path, monkeypatch):
+    import cv2
+
+    from anisketch_desktop.core.model_io import load_model, save_model
+
+    model, _ = load_model(tiny_sketch_model)
+    model.config.min_megapixels = 0.02  # 20,000 pixels: a 50x60 picture is enlarged 2x (the cap)
+    path = save_model(model, tmp_path / "upscaling.safetensors", half=False)
+    eng = InferenceEngine(path, "cpu", tile_size=None)
+    seen = []
+    predict = eng._predict_tile
+    monkeypatch.setattr(eng, "_predict_tile", lambda tile, **kw: seen.append(tile.shape) or predict(tile, **kw))
+    small = _picture(50, 60)
+    out = eng.run(small)
+    assert out.shape == (50, 60, 1)
+    assert seen[-1][0] >= 100 and seen[-1][1] >= 120  # the network saw the 100x120 enlargement (padded)
+    plain = InferenceEngine(tiny_sketch_model, "cpu", tile_size=None)
+    big = cv2.resize(small, (120, 100), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    expected = cv2.resize(plain.run(big), (60, 50), interpolation=cv2.INTER_AREA)
+    np.testing.assert_allclose(out[..., 0], expected, atol=1e-4)  # = the plain model on the enlargement
+    large = _picture(200, 100)  # 20,000 pixels: already big enough
+    np.testing.assert_allclose(eng.run(large), plain.run(large), atol=1e-5)

@@ -12,6 +12,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 
 from anisketch_desktop.core import tiling
@@ -230,8 +231,14 @@ class InferenceEngine:
         image = image.astype(np.float32, copy=False)
         if self.config.input_norm == "levels":
             image = normalize_levels(image)
+        height, width = image.shape[:2]
+        scale = working_scale(height, width, self.config.min_megapixels)
+        if scale > 1.0:  # a small picture: the network draws it at a larger working size, then it is scaled back
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            image = np.clip(cv2.resize(image, size, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+            image = image.reshape(size[1], size[0], channels)
         with self._lock:
-            return tiling.run_tiled(
+            out = tiling.run_tiled(
                 image,
                 partial(self._predict_tile, multiply=not layer),
                 multiple=self.config.multiple,
@@ -241,6 +248,20 @@ class InferenceEngine:
                 progress=progress,
                 cancel=cancel,
             )
+        if scale > 1.0:
+            out = cv2.resize(out, (width, height), interpolation=cv2.INTER_AREA).reshape(height, width, -1)
+        return out
+
+
+MAX_UPSCALE = 2.0
+
+
+def working_scale(height: int, width: int, min_megapixels: float) -> float:
+    """How much a ``height x width`` picture is enlarged before the network: enough to reach
+    ``min_megapixels`` (a model's config; 0 = never), at most ``MAX_UPSCALE``; 1.0 for large pictures."""
+    if min_megapixels <= 0 or height * width <= 0:
+        return 1.0
+    return float(min(MAX_UPSCALE, max(1.0, (min_megapixels * 1e6 / (height * width)) ** 0.5)))
 
 
 _CACHE: OrderedDict[tuple, InferenceEngine] = OrderedDict()

@@ -37,6 +37,7 @@ class UNetConfig:
     input_norm: str = "none"  # "levels": the engine stretches input levels before the network sees them
     multiply_lines: bool = False  # colorize: the net paints a flat colour layer; the input lines multiply onto it
     flat_fill: bool = False  # multiply_lines: the pipeline gives each closed region of the lines one colour
+    min_megapixels: float = 0.0  # inference: smaller pictures are enlarged (up to 2x) to about this size first
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -45,6 +46,8 @@ class UNetConfig:
             raise ValueError(f"input_norm must be one of {INPUT_NORMS}, not {self.input_norm!r}")
         if self.depth < 1 or self.base_channels < 1 or self.unshuffle < 1:
             raise ValueError("depth, base_channels and unshuffle must be positive")
+        if self.min_megapixels < 0:
+            raise ValueError("min_megapixels must be >= 0")
 
     @property
     def multiple(self) -> int:
