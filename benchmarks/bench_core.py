@@ -98,12 +98,12 @@ def run_case(spec: dict) -> dict:
             from anisketch_desktop.core.engine import InferenceEngine, working_scale
 
             eng = InferenceEngine(spec["model"], spec["device"], tile_size=spec["tile"], precision="auto")
-            scale = working_scale(height, width, eng.config.min_megapixels)
+            scale = working_scale(height, width, eng.min_megapixels)
             wide, high = round(width * scale), round(height * scale)
             plan = tiling.plan_tiles(high, wide, eng.config.multiple, spec["tile"], eng.overlap)
             note = f"{plan.count} tiles of {plan.tile_w}x{plan.tile_h}, {eng.device.type}"
             if scale > 1.0:  # the model enlarges small pictures first (its min_megapixels): warm up on all of it
-                note = f"drawn at {wide}x{high} (model min {eng.config.min_megapixels:g} MP): " + note
+                note = f"drawn at {wide}x{high} (model min {eng.min_megapixels:g} MP): " + note
                 pipeline.sketch(image, model=eng)
             else:
                 pipeline.sketch(image[: plan.tile_h, : plan.tile_w], model=eng)  # warm-up on one tile's shape

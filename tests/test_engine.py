@@ -334,3 +334,5 @@ def test_small_pictures_are_drawn_at_the_working_size_and_scaled_back(tiny_sketc
     np.testing.assert_allclose(out[..., 0], expected, atol=1e-4)  # = the plain model on the enlargement
     large = _picture(200, 100)  # 20,000 pixels: already big enough
     np.testing.assert_allclose(eng.run(large), plain.run(large), atol=1e-5)
+    native = InferenceEngine(path, "cpu", tile_size=None, min_megapixels=0.0)  # the caller turns it off
+    np.testing.assert_allclose(native.run(small), plain.run(small), atol=1e-5)

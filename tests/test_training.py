@@ -273,6 +273,7 @@ def test_teacher_targets_are_the_teachers_line_art(pairs_dir, tmp_path, tiny_ske
     assert sorted(s.name for s in train) == [f"p{i}.png" for i in range(4)]  # never the validation picture
     assert {s.source for s in train} == {"teacher"} and sum(s.weight for s in train) == pytest.approx(1.0)
     teacher = TeacherTarget(tiny_sketch_model)
+    assert teacher.engine.min_megapixels == 0.0  # targets at the picture's own size, whatever the model's setting
     for s in train:
         rgb = s.color.astype(np.float32) / 255.0
         expected = 0.5 * (teacher.engine.run(rgb)[..., 0] + teacher.engine.run(rgb[:, ::-1].copy())[:, ::-1, 0])

@@ -32,7 +32,9 @@ class TeacherTarget:
         if not 0.25 <= scale <= 4.0:
             raise ValueError(f"teacher scale must be within [0.25, 4], not {scale}")
         self.scale = scale
-        self.engine = InferenceEngine(model_path, device, tile_size=1024)
+        # the teacher draws at the picture's own size (times ``scale``): its inference-time working size
+        # (min_megapixels) is not applied, so targets match those the shipped student was trained on
+        self.engine = InferenceEngine(model_path, device, tile_size=1024, min_megapixels=0.0)
         if self.engine.config.task != "sketch":
             raise ValueError(f"{model_path} is a {self.engine.config.task} model; a teacher must be a sketch model")
 

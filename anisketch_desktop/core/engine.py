@@ -167,7 +167,10 @@ class InferenceEngine:
         tile_size: int | None = 1024,
         overlap: int = 64,
         precision: str = "auto",
+        min_megapixels: float | None = None,
     ):
+        """``min_megapixels``: the working size of small pictures (None: the model's own ``min_megapixels``;
+        0: always the picture's own size)."""
         import torch
 
         from anisketch_desktop.core.model_io import load_model
@@ -180,6 +183,7 @@ class InferenceEngine:
         self._autocast = _autocast_dtype(self.device, precision)
         model, self.metadata = load_model(self.path, "cpu")
         self.config = model.config
+        self.min_megapixels = model.config.min_megapixels if min_megapixels is None else min_megapixels
         _fold_batchnorm(model)
         model = model.to(self.device)
         if self.device.type != "mps":
@@ -232,7 +236,7 @@ class InferenceEngine:
         if self.config.input_norm == "levels":
             image = normalize_levels(image)
         height, width = image.shape[:2]
-        scale = working_scale(height, width, self.config.min_megapixels)
+        scale = working_scale(height, width, self.min_megapixels)
         if scale > 1.0:  # a small picture: the network draws it at a larger working size, then it is scaled back
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             image = np.clip(cv2.resize(image, size, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
