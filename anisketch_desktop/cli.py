@@ -23,6 +23,8 @@ from anisketch_desktop.core.errors import AniSketchError, Cancelled
 
 MODE_SUFFIX = {"sketch": "sketch", "xdog": "sketch", "colorize": "color", "style": "style"}
 DEFAULT_NAME = "{stem}_{mode}.png"
+SKETCH_MODEL_HELP = "sketch model: a name listed by `anisketch models`, or a .safetensors file (default: shipped)"
+COLOR_MODEL_HELP = SKETCH_MODEL_HELP.replace("sketch model", "colorize model")
 
 EPILOG = """examples:
   anisketch sketch photo.png -o out/                 U-Net sketch -> out/photo_sketch.png
@@ -211,10 +213,11 @@ def run_models(args) -> int:
     found = models.list_models()
     if not found:
         print("No models installed. Use --engine xdog, or train one: anisketch train --help")
-    width = max((len(info.name) for info in found), default=0)
-    for info in found:
+    name_width = max((len(info.name) for info in found), default=0)
+    label_width = max((len(info.label) for info in found), default=0)
+    for info in found:  # NAME is what --model takes
         origin = "shipped" if info.shipped else "yours"
-        print(f"{info.task:<9} {info.name:<{width}}  {origin:<8} {info.path}")
+        print(f"{info.task:<9} {info.name:<{name_width}}  {info.label:<{label_width}}  {origin:<8} {info.path}")
     return 0
 
 
@@ -242,7 +245,7 @@ def _add_image_command(sub, name: str, help_text: str):
 
 
 def _add_model_options(p, model_help: str):
-    p.add_argument("--model", metavar="PATH", help=model_help)
+    p.add_argument("--model", metavar="NAME|PATH", help=model_help)
     p.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"],
                    help="where the network runs (default: auto = CUDA, then Apple MPS, then CPU)")
     p.add_argument("--tile", type=int, default=1024, metavar="PX",
@@ -284,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _add_image_command(sub, "sketch", "Turn pictures into line art (U-Net by default, or --engine xdog).")
     p.add_argument("--engine", choices=["unet", "xdog"], default="unet", help="default: %(default)s")
-    _add_model_options(p, "sketch model (.safetensors); default: the shipped model")
+    _add_model_options(p, SKETCH_MODEL_HELP)
     _add_line_options(p)
     _add_xdog_options(p)
     p.set_defaults(func=run_images)
@@ -295,13 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=run_images, device="auto", tile=1024)
 
     p = _add_image_command(sub, "colorize", "Colour line art with the colorize U-Net.")
-    _add_model_options(p, "colorize model (.safetensors); default: the shipped model")
+    _add_model_options(p, COLOR_MODEL_HELP)
     _add_flats_option(p)
     p.set_defaults(func=run_images)
 
     p = _add_image_command(sub, "style", "Style change: sketch the picture, then colorize the sketch.")
-    _add_model_options(p, "colorize model (.safetensors); default: the shipped model")
-    p.add_argument("--sketch-model", metavar="PATH", help="sketch model; default: the shipped model")
+    _add_model_options(p, COLOR_MODEL_HELP)
+    p.add_argument("--sketch-model", metavar="NAME|PATH", help=SKETCH_MODEL_HELP)
     _add_flats_option(p)
     p.set_defaults(func=run_images)
 

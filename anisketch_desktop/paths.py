@@ -5,6 +5,7 @@ Set ``ANISKETCH_HOME`` to move every user folder (tests point it at a temporary 
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import sys
 from pathlib import Path
@@ -13,16 +14,30 @@ import platformdirs
 
 from anisketch_desktop import APP_NAME, ORG_NAME
 
+RESOURCE_PACKAGE = "anisketch_desktop.resources"
+
 
 def resources_dir() -> Path:
-    """The shipped ``resources/`` folder, from source, an installed checkout or a PyInstaller bundle."""
+    """The shipped resources folder (models + cards, icons, the .desktop file).
+
+    In order: a PyInstaller bundle's ``resources/``; ``ANISKETCH_RESOURCES`` (tests); a source checkout's own
+    top-level ``resources/``; else the installed package data of ``anisketch_desktop.resources`` (a wheel or an
+    editable install), found through ``importlib.resources``.
+    """
     frozen_root = getattr(sys, "_MEIPASS", None)
     if frozen_root:
         return Path(frozen_root) / "resources"
     env = os.environ.get("ANISKETCH_RESOURCES")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "resources"
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "resources").is_dir():
+        return checkout / "resources"
+    try:
+        found = importlib.resources.files(RESOURCE_PACKAGE)
+    except ModuleNotFoundError:  # a broken install: report the folder where the models should be
+        return Path(__file__).resolve().parent / "resources"
+    return Path(str(found))  # installed on a file system (models are opened by path), never zipped
 
 
 def resource_path(*parts: str) -> Path:

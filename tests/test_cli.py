@@ -1,5 +1,6 @@
 """``anisketch`` end to end in a temporary folder: real files in, real files out."""
 
+import shutil
 import subprocess
 import sys
 
@@ -131,3 +132,27 @@ def test_sketch_output_is_the_sketch_of_the_input(pictures, tmp_path):
     main(["xdog", str(pictures / "a.png"), "-o", str(out), "-q"])
     expected = pipeline.sketch(read_image(pictures / "a.png"), engine="xdog")
     assert np.array_equal(read_image(out / "a_sketch.png"), expected)
+
+
+def test_models_lists_unique_names_that_model_accepts(pictures, tmp_path, capsys, tiny_sketch_model, monkeypatch):
+    """`anisketch models` never prints one name twice, and `--model NAME` runs the model of that name."""
+    from anisketch_desktop import paths
+
+    resources = tmp_path / "res"
+    (resources / "models").mkdir(parents=True)
+    shutil.copy(tiny_sketch_model, resources / "models" / "sketch.safetensors")
+    monkeypatch.setenv("ANISKETCH_RESOURCES", str(resources))
+    shutil.copy(tiny_sketch_model, paths.user_models_dir() / "sketch.safetensors")
+    assert main(["models"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    names = [row[1] for row in rows]
+    assert len(rows) == 2 and len(set(names)) == 2 and names[0] == "sketch"
+    user_name = names[1]
+    out = tmp_path / "out"
+    assert main(["sketch", str(pictures / "a.png"), "-o", str(out / "by_name"), "-q", "--model", user_name,
+                 "--device", "cpu"]) == 0
+    assert main(["sketch", str(pictures / "a.png"), "-o", str(out / "by_path"), "-q", "--model",
+                 str(tiny_sketch_model), "--device", "cpu"]) == 0
+    assert np.array_equal(read_image(out / "by_name" / "a_sketch.png"), read_image(out / "by_path" / "a_sketch.png"))
+    assert main(["sketch", str(pictures / "a.png"), "-o", str(out / "x"), "-q", "--model", "no_such"]) == 1
+    assert "No model named 'no_such'" in capsys.readouterr().err

@@ -180,8 +180,8 @@ def test_user_model_is_listed_and_becomes_the_default(tiny_sketch_model, tiny_co
     shutil.copy(tiny_colorize_model, user / "colours.safetensors")
     (user / "junk.safetensors").write_bytes(b"not a model")
     found = models.list_models("sketch")
-    assert [(m.name, m.task, m.path.name, m.shipped) for m in found] == [
-        ("tiny test model", "sketch", "mine.safetensors", False)
+    assert [(m.name, m.label, m.task, m.path.name, m.shipped) for m in found] == [
+        ("mine", "tiny test model (yours)", "sketch", "mine.safetensors", False)
     ]
     assert {m.task for m in models.list_models()} == {"sketch", "colorize"}
     assert models.default_model("sketch") == user / "mine.safetensors"
@@ -218,3 +218,43 @@ def test_colorize_flat_fill_gives_closed_regions_one_colour(tiny_flats_model):
     assert np.ptp(ring, axis=0).max() <= 1  # one flat colour
     assert np.ptp(plain[30:38, 75:95].reshape(-1, 3), axis=0).max() > 1  # the network alone varies
     assert out[20, 60].max() < 40  # the lines stay ink
+
+
+def test_model_names_and_labels_are_unique(tiny_sketch_model, tiny_colorize_model, monkeypatch, tmp_path):
+    """A user model named like a shipped one gets its own name and label; names pick models for --model."""
+    resources = tmp_path / "res"
+    (resources / "models").mkdir(parents=True)
+    shutil.copy(tiny_sketch_model, resources / "models" / "sketch.safetensors")
+    monkeypatch.setenv("ANISKETCH_RESOURCES", str(resources))
+    user = paths.user_models_dir()
+    shutil.copy(tiny_sketch_model, user / "sketch.safetensors")  # same stem and title as the shipped one
+    shutil.copy(tiny_sketch_model, user / "sketch-yours.safetensors")  # ...and one named like its new name
+    shutil.copy(tiny_colorize_model, user / "Mine.safetensors")
+    listed = models.list_models()
+    names = [m.name for m in listed]
+    sketch_labels = [m.label for m in listed if m.task == "sketch"]
+    assert len(set(n.casefold() for n in names)) == len(names) == 4
+    assert len(set(sketch_labels)) == len(sketch_labels) == 3  # unique within a task (one menu)
+    shipped = listed[0]
+    assert (shipped.name, shipped.label, shipped.shipped) == ("sketch", "tiny test model", True)
+    by_path = {m.path: m for m in listed}
+    assert by_path[user / "sketch.safetensors"].name != "sketch"
+    assert by_path[user / "sketch.safetensors"].label.startswith("tiny test model (yours)")
+    for info in listed:  # every listed name resolves to its own file, whatever the case
+        assert models.resolve_model(info.name, info.task) == info.path
+        assert models.resolve_model(info.name.upper()) == info.path
+    assert models.resolve_model(None, "sketch") == resources / "models" / "sketch.safetensors"
+    assert models.resolve_model(str(tiny_sketch_model), "sketch") == tiny_sketch_model
+
+
+def test_unknown_or_wrong_model_name_is_a_clear_error(tiny_sketch_model, tiny_colorize_model):
+    shutil.copy(tiny_sketch_model, paths.user_models_dir() / "lines.safetensors")
+    shutil.copy(tiny_colorize_model, paths.user_models_dir() / "paint.safetensors")
+    with pytest.raises(ModelLoadError, match=r"No model named 'nope'. Installed sketch models: lines\."):
+        models.resolve_model("nope", "sketch")
+    with pytest.raises(ModelLoadError, match=r"paint is a colorize model; this needs a sketch model"):
+        models.resolve_model("paint", "sketch")
+    with pytest.raises(ModelLoadError, match=r"Model file not found: .*missing.safetensors"):
+        models.resolve_model("missing.safetensors", "sketch")
+    out = pipeline.sketch(_picture(), model="lines", device="cpu")  # the pipeline takes names too
+    assert np.array_equal(out, pipeline.sketch(_picture(), model=tiny_sketch_model, device="cpu"))

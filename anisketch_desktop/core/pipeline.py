@@ -8,7 +8,6 @@ torch is only reached through ``core.engine``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -60,14 +59,14 @@ def _sub_progress(progress: Progress, start: float, end: float) -> Progress:
 
 
 def _engine_for(model, task: str, device: str, tile: int | None):
-    """An ``InferenceEngine`` for ``model`` (None: the default model; a path; or an engine) of ``task``."""
+    """An ``InferenceEngine`` for ``model`` (None: the default model; a path or a model name; or an engine)."""
     from anisketch_desktop.core import engine as engine_mod
-    from anisketch_desktop.core.models import default_model
+    from anisketch_desktop.core.models import resolve_model
 
     if isinstance(model, engine_mod.InferenceEngine):
         eng = model
     else:
-        path = default_model(task) if model is None else Path(model)
+        path = resolve_model(model, task)
         eng = engine_mod.get_engine(path, device, tile_size=tile or None)
     if eng.config.task != task:
         raise AniSketchError(f"{eng.path.name} is a {eng.config.task} model; this needs a {task} model.")

@@ -88,7 +88,7 @@ def _xdog_params(values: dict):
 def _engine(model: str, task: str, opts: ProcessOptions):
     from anisketch_desktop.core import engine, models
 
-    path = Path(model) if model else models.default_model(task)
+    path = models.resolve_model(model or None, task)
     return engine.get_engine(path, opts.device, tile_size=opts.tile or None)
 
 

@@ -176,8 +176,7 @@ class OptionsPanel(QWidget):
             combo.blockSignals(True)
             combo.clear()
             for info in infos:
-                label = info.name + ("" if info.shipped else " (yours)")
-                combo.addItem(label, str(info.path))
+                combo.addItem(info.label, str(info.path))
                 combo.setItemData(
                     combo.count() - 1, f"{info.description}\n{info.path}".strip(), Qt.ItemDataRole.ToolTipRole
                 )

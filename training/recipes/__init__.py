@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 from pathlib import Path
 
-RECIPE_DIR = Path(__file__).parent
+RECIPE_DIR = Path(str(importlib.resources.files(__name__)))  # package data: also in a wheel
 
 
 def load_recipe(name_or_path: str) -> dict:
