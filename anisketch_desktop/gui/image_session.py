@@ -16,7 +16,8 @@ from anisketch_desktop.gui import backend
 from anisketch_desktop.gui.imaging import Pyramid, build_pyramid, downscale
 from anisketch_desktop.gui.workers import TaskRunner
 
-PREVIEW_SIDE = 1024  # the live XDoG preview works on a copy this large
+FULL_PREVIEW_PIXELS = 16_000_000  # up to this size the live XDoG preview renders the picture itself (~0.4 s)
+PREVIEW_SIDE = 2048  # larger pictures preview on a copy this large, with size-dependent parameters scaled
 PREVIEW_DELAY_MS = 250
 
 
@@ -26,7 +27,7 @@ class Source:
     name: str
     image: np.ndarray  # as read (full resolution)
     pyramid: Pyramid
-    preview: np.ndarray  # downscaled copy for the live XDoG preview
+    preview: np.ndarray  # the picture itself, or a downscaled copy of a huge one, for the live XDoG preview
 
 
 @dataclass
@@ -47,7 +48,14 @@ def load_source(item: Path | np.ndarray, name: str, *, state) -> Source:
     state.check()
     pyramid = build_pyramid(image)
     state.check()
-    return Source(path, name, image, pyramid, downscale(image, PREVIEW_SIDE))
+    return Source(path, name, image, pyramid, preview_copy(image))
+
+
+def preview_copy(image: np.ndarray) -> np.ndarray:
+    """What the live XDoG preview runs on: the picture itself unless it is huge (then a downscaled copy)."""
+    if image.shape[0] * image.shape[1] <= FULL_PREVIEW_PIXELS:
+        return image
+    return downscale(image, PREVIEW_SIDE)
 
 
 def run_mode(image: np.ndarray, opts: backend.ProcessOptions, *, state) -> Result:
@@ -57,9 +65,13 @@ def run_mode(image: np.ndarray, opts: backend.ProcessOptions, *, state) -> Resul
 
 
 def run_preview(source: Source, values: dict, transparent: bool, speck_size: int, *, state) -> Result:
+    """XDoG of the preview copy. On a downscaled copy every size-dependent parameter (sigma, speck size) is
+    scaled with it, so the preview looks like the saved file scaled down: what you tune is what you save."""
     full = source.preview is source.image
     factor = source.preview.shape[1] / source.image.shape[1]
     specks = round(speck_size * factor * factor)
+    if not full:
+        values = dict(values, sigma=float(values.get("sigma", 0.5)) * factor)
     out = backend.xdog_preview(source.preview, values, transparent, specks, cancel=state.cancelled)
     state.check()
     pyramid = build_pyramid(out, full_size=(source.image.shape[1], source.image.shape[0]))
@@ -185,7 +197,7 @@ class ImageSession(QObject):
     def auto_tune(self) -> bool:
         if self.source is None:
             return False
-        self._auto.submit("auto", run_auto, self.source.preview)
+        self._auto.submit("auto", run_auto, self.source.image)  # tuned for the size that is saved
         return True
 
     def shutdown(self) -> None:

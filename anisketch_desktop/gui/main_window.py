@@ -19,6 +19,7 @@ from anisketch_desktop.gui.compare_view import CompareView
 from anisketch_desktop.gui.drop import parse_mime
 from anisketch_desktop.gui.image_session import ImageSession
 from anisketch_desktop.gui.imaging import to_qimage
+from anisketch_desktop.gui.input_policy import HoldSpaceFilter, guard_wheel
 from anisketch_desktop.gui.menus import build_menus
 from anisketch_desktop.gui.options_panel import OptionsPanel
 from anisketch_desktop.gui.queue_model import Job
@@ -89,6 +90,12 @@ class MainWindow(QMainWindow):
             label.setContentsMargins(8, 0, 8, 0)
             self.statusBar().addPermanentWidget(label)
         self.actions = build_menus(self)
+        # Hold Space shows the original wherever the focus is (never toggling the focused control), and the
+        # wheel over a value control scrolls the panel unless that control has focus.
+        self._space_filter = HoldSpaceFilter(self, self.canvas.set_show_original)
+        QApplication.instance().installEventFilter(self._space_filter)
+        guard_wheel(self.options)
+        guard_wheel(self.queue)
         self._connect()
         self.restore_state()
         QTimer.singleShot(0, self.refresh_models)
@@ -411,6 +418,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.save_state()
+        QApplication.instance().removeEventFilter(self._space_filter)
         self.queue.runner.shutdown()
         self.session.shutdown()
         super().closeEvent(event)

@@ -1,0 +1,155 @@
+"""What a hands-on test found (issue 15): the preview is the saved file, Space never changes a setting, the
+wheel scrolls the options panel instead of changing values under the pointer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QWheelEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
+
+from anisketch_desktop.core import imageio, pipeline, xdog  # noqa: E402
+from anisketch_desktop.gui import image_session  # noqa: E402
+from anisketch_desktop.gui.imaging import from_qimage  # noqa: E402
+from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
+
+
+def _picture(h: int, w: int) -> np.ndarray:
+    """Thin dark strokes on a light, slightly shaded page (like line-heavy illustrations)."""
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = np.full((h, w, 3), 225, np.uint8)
+    img[..., 1] = (200 + 30 * xx / w).astype(np.uint8)
+    for _ in range(40):
+        y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
+        img[max(0, y - 1):y + 2, x:x + w // 5] = 40
+        img[y:y + h // 6, max(0, x - 1):x + 2] = 60
+    return img
+
+
+def _window(qtbot) -> MainWindow:
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    return w
+
+
+def _open(w: MainWindow, qtbot, path) -> None:
+    with qtbot.waitSignal(w.session.source_changed, timeout=10000):
+        w.open_paths([path])
+
+
+def _wait_preview(w: MainWindow, qtbot):
+    qtbot.waitUntil(lambda: w.session.result is not None and w.session.result.mode == "xdog", timeout=10000)
+    return w.session.result
+
+
+def _ink(a: np.ndarray) -> float:
+    return float((np.asarray(a, np.float32) < 128).mean())
+
+
+@pytest.mark.parametrize("shape", [(300, 200), (900, 560)])
+def test_xdog_preview_is_the_saved_file(qtbot, tmp_path, shape):
+    w = _window(qtbot)
+    _open(w, qtbot, imageio.save_image(tmp_path / "pic.png", _picture(*shape)))
+    panel = w.options.xdog_panel
+    panel.rows["sigma"].set_value(2.0, notify=True)
+    w.options.set_mode("xdog")
+    qtbot.waitUntil(lambda: w.session.result is not None
+                    and w.session.result.image is not None
+                    and abs(w.options.xdog_panel.params()["sigma"] - 2.0) < 1e-6, timeout=10000)
+    qtbot.wait(600)  # the debounced preview of the last edit has landed
+    preview = w.session.result.image
+    saved = pipeline.sketch(imageio.read_image(tmp_path / "pic.png"), engine="xdog",
+                            xdog_params=xdog.XDoGParams.from_dict(panel.params()))
+    np.testing.assert_array_equal(preview, saved)
+
+
+class _State:
+    def cancelled(self) -> bool:
+        return False
+
+    def check(self) -> None:
+        pass
+
+
+def test_huge_picture_preview_scales_sigma_like_the_saved_file(qtbot, tmp_path, monkeypatch):
+    """Above the full-size limit the preview runs on a copy; sigma scales with it so the ink matches."""
+    import cv2
+
+    monkeypatch.setattr(image_session, "FULL_PREVIEW_PIXELS", 100_000)
+    monkeypatch.setattr(image_session, "PREVIEW_SIDE", 400)
+    picture = _picture(1400, 900)
+    source = image_session.load_source(picture, "big", state=_State())
+    assert source.preview.shape[:2] == (400, 257)
+    params = dict(xdog.PRESETS["default"].to_dict(), sigma=2.0)
+    result = image_session.run_preview(source, params, False, 0, state=_State())
+    assert result.image is None  # a preview only: Save renders the full picture
+    preview = from_qimage(result.pyramid.levels[0])[..., 0]
+    assert preview.shape == (400, 257)
+    saved = pipeline.sketch(picture, engine="xdog", xdog_params=xdog.XDoGParams.from_dict(params))
+    small = cv2.resize(saved, (257, 400), interpolation=cv2.INTER_AREA)
+    unscaled = pipeline.sketch(source.preview, engine="xdog", xdog_params=xdog.XDoGParams.from_dict(params))
+    # the scaled preview's tone matches the saved file shrunk to the same size; the old preview (the same
+    # pixel sigma on a 3.5x smaller copy: bold lines) was far off
+    ours, old = np.abs(preview.astype(float) - small).mean(), np.abs(unscaled.astype(float) - small).mean()
+    assert ours < 0.6 * old, (ours, old)
+    assert abs(_ink(preview) - _ink(small)) < abs(_ink(unscaled) - _ink(small))
+
+
+def test_hold_space_shows_the_original_wherever_the_focus_is(qtbot, tmp_path):
+    w = _window(qtbot)
+    _open(w, qtbot, imageio.save_image(tmp_path / "pic.png", _picture(120, 160)))
+    check = w.options.transparent_check
+    w.options.set_mode("xdog")
+    check.setChecked(True)
+    for target in (check, w.options.speck_spin, w.options.mode_buttons["sketch"], w.canvas):
+        target.setFocus()
+        qtbot.keyPress(target, Qt.Key.Key_Space)
+        assert w.canvas.show_original(), target
+        qtbot.keyRelease(target, Qt.Key.Key_Space)
+        assert not w.canvas.show_original(), target
+    assert check.isChecked()  # Space never toggled the option
+    assert w.options.mode() == "xdog"  # ... nor pressed a mode button
+
+
+def test_space_still_types_in_text_fields(qtbot):
+    w = _window(qtbot)
+    field = w.queue.template_edit
+    field.setFocus()
+    field.clear()
+    qtbot.keyClicks(field, "a b")
+    assert field.text() == "a b"
+    assert not w.canvas.show_original()
+
+
+def _wheel(widget, delta: int = -120) -> None:
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(pos, widget.mapToGlobal(pos), QPoint(0, 0), QPoint(0, delta), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_wheel_over_the_options_scrolls_instead_of_changing_values(qtbot):
+    w = _window(qtbot)
+    w.resize(1280, 500)  # short enough that the options panel scrolls
+    w.options.set_mode("xdog")
+    qtbot.wait(50)
+    spin, slider = w.options.speck_spin, w.options.xdog_panel.rows["sigma"].slider
+    scroll = w.options.findChild(QScrollArea)
+    bar = scroll.verticalScrollBar()
+    assert bar.maximum() > 0
+    before = (spin.value(), slider.value(), bar.value())
+    w.canvas.setFocus()
+    for widget in (spin, slider):
+        _wheel(widget)
+    assert (spin.value(), slider.value()) == before[:2]  # nothing changed under the pointer
+    assert bar.value() > before[2]  # ... the panel scrolled instead
+    spin.setFocus()
+    _wheel(spin, 120)
+    assert spin.value() == before[0] + 1  # a focused control still takes the wheel
