@@ -9,7 +9,6 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
 
 from anisketch_desktop.gui.logging_setup import LOG_NAME, ExceptionHook, setup_logging  # noqa: E402
 from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402

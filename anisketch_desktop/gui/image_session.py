@@ -58,6 +58,16 @@ def preview_copy(image: np.ndarray) -> np.ndarray:
     return downscale(image, PREVIEW_SIDE)
 
 
+def load_pair(source: Path, output: Path, mode: str, *, state) -> tuple[Source, Result]:
+    """A batch row's source and its written result, to look at them in the compare view."""
+    from anisketch_desktop.core import imageio
+
+    src = load_source(Path(source), Path(source).name, state=state)
+    out = imageio.read_image(output)
+    state.check()
+    return src, Result(mode, out, build_pyramid(out), None)
+
+
 def run_mode(image: np.ndarray, opts: backend.ProcessOptions, *, state) -> Result:
     out, info = backend.process(image, opts, progress=state.progress, cancel=state.cancelled)
     state.check()
@@ -130,13 +140,22 @@ class ImageSession(QObject):
     def open_array(self, image: np.ndarray, name: str = "pasted picture") -> None:
         self._loader.submit(name, load_source, image, name)
 
-    def _on_loaded(self, tag, source: Source) -> None:
+    def open_result(self, source: Path, output: Path, mode: str) -> None:
+        """Show a finished batch row: its source as the original, the written file as the result."""
+        self._loader.submit(Path(source).name, load_pair, Path(source), Path(output), mode)
+
+    def _on_loaded(self, tag, loaded: Source | tuple[Source, Result]) -> None:
         self._runner.cancel_all()
         self._previewer.cancel_all()
         self._auto.cancel_all()
+        source, result = loaded if isinstance(loaded, tuple) else (loaded, None)
         self.source, self.result = source, None
         self.source_changed.emit(source)
-        self.result_changed.emit(None)
+        if result is not None:  # the written file, not a preview of the current settings
+            self._preview_timer.stop()
+            self._preview_wanted = False
+        self.result = result
+        self.result_changed.emit(result)
 
     # ------------------------------------------------------------------ running
     def is_running(self) -> bool:

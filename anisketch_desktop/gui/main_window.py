@@ -127,6 +127,8 @@ class MainWindow(QMainWindow):
         o.run_requested.connect(self.run_current)
         o.enqueue_requested.connect(self.enqueue_current)
         self.queue.message.connect(self.statusBar().showMessage)
+        self.queue.open_requested.connect(
+            lambda job: self.session.open_result(job.source, job.output, job.mode))
         self.queue.runner.device_used.connect(self._on_device_used)
 
     # ------------------------------------------------------------------ opening

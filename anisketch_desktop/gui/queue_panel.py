@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QRect, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QRect, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
     QStyle,
@@ -25,8 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from anisketch_desktop.core.errors import AniSketchError
 from anisketch_desktop.gui import backend
-from anisketch_desktop.gui.queue_model import JobState, QueueModel
+from anisketch_desktop.gui.queue_model import RETRYABLE, JobState, QueueModel
 from anisketch_desktop.gui.queue_runner import OutputSettings, QueueRunner
 from anisketch_desktop.gui.settings import Settings
 
@@ -57,10 +59,15 @@ def format_eta(seconds: float | None) -> str:
     return f"{seconds} s left"
 
 
+TEMPLATE_TIP = ("Output file name: {stem} = input name, {mode} = sketch/color/style, "
+                "{ext} = input extension; .png is added if no image extension is given")
+
+
 class QueuePanel(QWidget):
     """Owns the ``QueueModel`` and its ``QueueRunner``; the window adds jobs with ``model.add_jobs``."""
 
     message = Signal(str)  # a line for the status bar
+    open_requested = Signal(object)  # Job: show this finished row (source | result) in the compare view
 
     def __init__(self, settings: Settings, parent: QWidget | None = None):
         super().__init__(parent)
@@ -75,6 +82,8 @@ class QueuePanel(QWidget):
         self.model.rowsInserted.connect(self._update_buttons)
         self.model.rowsRemoved.connect(self._update_buttons)
         self.model.dataChanged.connect(self._update_buttons)
+        self.template_edit.textChanged.connect(self._check_template)
+        self._check_template()
         self._update_buttons()
 
     def _build(self) -> None:
@@ -87,10 +96,7 @@ class QueuePanel(QWidget):
         self.open_button.setToolTip("Open the output folder in the file manager")
         self.open_button.clicked.connect(self.open_output_folder)
         self.template_edit = QLineEdit()
-        self.template_edit.setToolTip(
-            "Output file name: {stem} = input name, {mode} = sketch/color/style, "
-            "{ext} = input extension; .png is added if no image extension is given"
-        )
+        self.template_edit.setToolTip(TEMPLATE_TIP)
         self.template_edit.setMaximumWidth(220)
         self.exists_combo = QComboBox()
         for key, text in backend.IF_EXISTS.items():
@@ -113,6 +119,10 @@ class QueuePanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(True)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.doubleClicked.connect(lambda index: self.open_row(index.row()))
+        self.table.installEventFilter(self)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QueueModel.FILE, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(QueueModel.MODE, QHeaderView.ResizeMode.ResizeToContents)
@@ -129,7 +139,7 @@ class QueuePanel(QWidget):
         self.remove_button = QPushButton("Remove")
         self.remove_button.setToolTip("Remove the selected rows (Delete)")
         self.clear_button = QPushButton("Clear done")
-        self.start_button.clicked.connect(self.runner.start)
+        self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.runner.pause)
         self.cancel_button.clicked.connect(self.runner.cancel)
         self.retry_button.clicked.connect(self.retry_failed)
@@ -210,8 +220,81 @@ class QueuePanel(QWidget):
         self.message.emit(f"{count} job(s) queued again" if count else "Nothing to retry")
 
     def remove_selected(self) -> None:
-        rows = [index.row() for index in self.table.selectionModel().selectedRows()]
-        self.model.remove_rows(rows)
+        self.model.remove_rows(self._selected_rows())
+
+    def _selected_rows(self) -> list[int]:
+        return sorted(index.row() for index in self.table.selectionModel().selectedRows())
+
+    def start(self) -> None:
+        """Start (or resume) the batch, unless the name template is bad (said once, before any row runs)."""
+        problem = self._check_template()
+        if problem:
+            self.message.emit(problem)
+            return
+        self.runner.start()
+
+    def open_row(self, row: int) -> bool:
+        """Show a finished row's source and result in the compare view (double-click or Enter)."""
+        if not 0 <= row < self.model.rowCount():
+            return False
+        job = self.model.job_at(row)
+        if job.state not in (JobState.DONE, JobState.SKIPPED) or job.output is None or not job.output.exists():
+            self.message.emit(f"{job.rel}: no result to show yet ({job.state.value})")
+            return False
+        self.open_requested.emit(job)
+        return True
+
+    def show_in_folder(self, row: int) -> None:
+        job = self.model.job_at(row)
+        target = job.output if job.output is not None and job.output.exists() else None
+        folder = target.parent if target is not None else self.output_folder()
+        if folder is None:
+            self.message.emit(f"{job.rel}: not written yet")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def _context_menu(self, pos) -> None:
+        index = self.table.indexAt(pos)
+        if not index.isValid():
+            return
+        if index.row() not in self._selected_rows():
+            self.table.selectRow(index.row())
+        rows = self._selected_rows()
+        jobs = [self.model.job_at(r) for r in rows]
+        menu = QMenu(self)
+        finished = [j for j in jobs if j.state in (JobState.DONE, JobState.SKIPPED) and j.output is not None]
+        menu.addAction("Open", lambda: self.open_row(index.row())).setEnabled(bool(finished))
+        menu.addAction("Show in folder", lambda: self.show_in_folder(index.row()))
+        retry = [j.id for j in jobs if j.state in RETRYABLE]
+        menu.addAction("Retry", lambda: self.runner.retry_failed(set(retry))).setEnabled(bool(retry))
+        menu.addAction("Remove", self.remove_selected).setEnabled(
+            any(j.state != JobState.RUNNING for j in jobs))
+        self._menu = menu  # tests reach it; exec blocks until chosen
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Enter on a row opens it
+        if obj is self.table and event.type() == QEvent.Type.KeyPress and event.key() in (
+            Qt.Key.Key_Return, Qt.Key.Key_Enter
+        ):
+            current = self.table.currentIndex()
+            if current.isValid():
+                self.open_row(current.row())
+                return True
+        return super().eventFilter(obj, event)
+
+    def _check_template(self, *args) -> str:
+        """Validate the name template as it is typed: a red field with the reason, "" when it is fine."""
+        try:
+            backend.output_path(Path("picture.png"), None, "", self.template_edit.text().strip()
+                                or backend.DEFAULT_TEMPLATE, "sketch")
+            problem = ""
+        except AniSketchError as exc:
+            problem = str(exc)
+        self.template_edit.setProperty("invalid", bool(problem))
+        self.template_edit.setStyleSheet("QLineEdit { border: 1px solid #f85149; }" if problem else "")
+        self.template_edit.setToolTip(problem or TEMPLATE_TIP)
+        self._update_buttons()
+        return problem
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Delete:
@@ -221,10 +304,12 @@ class QueuePanel(QWidget):
 
     # ------------------------------------------------------------------ feedback
     def _update_buttons(self, *args) -> None:
-        running = self.runner.is_running()
+        running, paused = self.runner.is_running(), self.runner.is_paused()
         queued = self.model.count(JobState.QUEUED)
-        self.start_button.setEnabled(queued > 0 and (not running or self.runner.is_pausing()))
-        self.start_button.setText("Resume" if running and self.runner.is_pausing() else "Start")
+        bad_template = bool(self.template_edit.property("invalid"))
+        self.start_button.setEnabled(queued > 0 and not bad_template
+                                     and (not running or self.runner.is_pausing()))
+        self.start_button.setText("Resume" if paused or self.runner.is_pausing() else "Start")
         self.pause_button.setEnabled(running and not self.runner.is_pausing())
         self.cancel_button.setEnabled(running)
         self.retry_button.setEnabled(self.model.count(JobState.FAILED, JobState.CANCELLED) > 0)
@@ -232,13 +317,19 @@ class QueuePanel(QWidget):
         self.remove_button.setEnabled(self.model.rowCount() > 0)
         if self.runner.is_pausing():
             self.eta_label.setText("pausing after this picture…")
+        elif paused:
+            self.eta_label.setText(f"Paused: {queued} left")
 
     def _on_progress(self, fraction: float, eta) -> None:
         self.total_bar.setValue(round(fraction * 1000))
-        if not self.runner.is_pausing():
+        failed = self.model.count(JobState.FAILED, JobState.CANCELLED)
+        self.total_bar.setFormat(f"%p% ({failed} failed)" if failed else "%p%")
+        if self.runner.is_running() and not self.runner.is_pausing():
             self.eta_label.setText(format_eta(eta))
 
     def _on_batch_finished(self, tally: dict) -> None:
         parts = [f"{n} {state}" for state, n in tally.items() if n]
-        self.eta_label.setText("finished")
-        self.message.emit("Batch finished: " + (", ".join(parts) or "nothing to do"))
+        summary = ", ".join(parts) or "nothing to do"
+        self.eta_label.setText("Finished: " + summary if tally.get("failed") or tally.get("cancelled")
+                               else "Finished")
+        self.message.emit("Batch finished: " + summary)

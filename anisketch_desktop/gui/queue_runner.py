@@ -11,7 +11,7 @@ from PySide6.QtCore import QModelIndex, QObject, Signal
 
 from anisketch_desktop.core.errors import AniSketchError
 from anisketch_desktop.gui import backend
-from anisketch_desktop.gui.queue_model import FINISHED, Job, JobState, QueueModel
+from anisketch_desktop.gui.queue_model import FINISHED, RETRYABLE, Job, JobState, QueueModel
 from anisketch_desktop.gui.workers import TaskRunner
 
 
@@ -56,7 +56,9 @@ class QueueRunner(QObject):
         self._pause_requested = False
         self._batch: set[int] = set()
         self._started_at = 0.0
+        self._elapsed = 0.0  # running time of this batch when it was last paused
         self._tally: dict[str, int] = {}
+        self._counted: dict[str, set[int]] = {}  # which rows each tally entry counts (Retry takes them back)
 
     # ------------------------------------------------------------------ controls
     def is_running(self) -> bool:
@@ -65,17 +67,27 @@ class QueueRunner(QObject):
     def is_pausing(self) -> bool:
         return self._active and self._pause_requested
 
+    def is_paused(self) -> bool:
+        """Stopped by Pause (or Cancel) with rows of this batch still queued: Start resumes it."""
+        return not self._active and any(j.state == JobState.QUEUED and j.id in self._batch
+                                        for j in self.model.jobs())
+
     def start(self) -> None:
-        """Start (or resume) with every queued row."""
+        """Start with every queued row, or resume a paused batch (its progress and tally carry on)."""
         self._pause_requested = False
         if self._active:
             return
         queued = {j.id for j in self.model.jobs() if j.state == JobState.QUEUED}
         if not queued:
             return
-        self._batch = queued
-        self._tally = {"done": 0, "skipped": 0, "failed": 0, "cancelled": 0}
-        self._started_at = time.monotonic()
+        if self.is_paused():
+            self._batch |= queued
+            self._started_at = time.monotonic() - self._elapsed  # the ETA counts only running time
+        else:
+            self._batch = queued
+            self._tally = {"done": 0, "skipped": 0, "failed": 0, "cancelled": 0}
+            self._counted = {}
+            self._started_at = time.monotonic()
         self._active = True
         self.running_changed.emit(True)
         self._run_next()
@@ -92,11 +104,22 @@ class QueueRunner(QObject):
             self._pause_requested = True
             self._tasks.cancel_all()
 
-    def retry_failed(self) -> int:
-        count = self.model.requeue()
-        if self._active:
-            self._batch |= {j.id for j in self.model.jobs() if j.state == JobState.QUEUED}
-        return count
+    def retry_failed(self, job_ids: set[int] | None = None) -> int:
+        """Queue failed/cancelled rows (all, or ``job_ids``) again and run them: no second Start needed."""
+        again = [j for j in self.model.jobs() if j.state in RETRYABLE and (job_ids is None or j.id in job_ids)]
+        for job in again:
+            self.model.update(job.id, state=JobState.QUEUED, progress=0.0, reason="", seconds=None)
+            for key in ("failed", "cancelled"):
+                if job.id in self._counted.get(key, set()):
+                    self._counted[key].discard(job.id)
+                    self._tally[key] -= 1
+        if again:
+            self._batch |= {j.id for j in again}
+            if self._active:
+                self._emit_progress()
+            else:
+                self.start()
+        return len(again)
 
     def shutdown(self) -> None:
         self._pause_requested = True
@@ -125,6 +148,7 @@ class QueueRunner(QObject):
         self._active = False
         self._pause_requested = False
         if was_active:
+            self._elapsed = time.monotonic() - self._started_at
             self.running_changed.emit(False)
             self._emit_progress()
             if self.model.next_queued() is None:
@@ -132,7 +156,9 @@ class QueueRunner(QObject):
 
     def _finish(self, job: Job, state: JobState, **changes) -> None:
         self.model.update(job.id, state=state, **changes)
-        self._tally[state.value] = self._tally.get(state.value, 0) + 1
+        if job.id not in self._counted.setdefault(state.value, set()):
+            self._counted[state.value].add(job.id)
+            self._tally[state.value] = self._tally.get(state.value, 0) + 1
         self.job_finished.emit(job)
         self._emit_progress()
 
@@ -172,7 +198,7 @@ class QueueRunner(QObject):
             return 0.0, None
         done = sum(
             1.0
-            if j.state in FINISHED or j.state == JobState.FAILED
+            if j.state in FINISHED or j.state in RETRYABLE
             else j.progress
             if j.state == JobState.RUNNING
             else 0.0
