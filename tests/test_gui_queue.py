@@ -77,9 +77,11 @@ def test_a_corrupt_file_fails_only_its_row(panel, qtbot, tmp_path):
     assert "failed: " in panel.model.data(panel.model.index(1, 3))
     assert (tmp_path / "out" / "good1_sketch.png").is_file() and (tmp_path / "out" / "good2_sketch.png").is_file()
     assert not (tmp_path / "out" / "bad_sketch.png").exists()
-    # Retry failed puts the row back in the queue
-    panel.retry_failed()
-    assert panel.model.job_at(1).state == JobState.QUEUED
+    # Retry failed puts the row back in the queue and runs it at once (it fails again: the file is still bad)
+    with qtbot.waitSignal(panel.runner.batch_finished, timeout=30_000):
+        panel.retry_failed()
+        assert panel.model.job_at(1).state in (JobState.QUEUED, JobState.RUNNING)
+    assert panel.model.job_at(1).state == JobState.FAILED
 
 
 def test_cancel_mid_batch_stops_quickly_and_leaves_no_partial_file(panel, qtbot, tmp_path, tiny_sketch_model):
