@@ -7,7 +7,8 @@
 
 Review (approve/reject) happens in the desktop app's dataset wizard. ``register(subparsers)`` adds the
 commands to the ``anisketch`` parser; ``main(argv)`` runs them on their own. Progress goes to stderr.
-Exit status: 0 done, 1 failed (message on stderr), 2 bad usage or notice not accepted, 130 interrupted.
+Exit status: 0 done, 1 failed (message on stderr; for ``crawl`` also: every download of the run failed),
+2 bad usage or notice not accepted, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def _guard(func):
         except AniSketchError as exc:
             _err(f"error: {exc}")
             return 1
+        except OSError as exc:  # a full disk, a folder that cannot be written: one line, not a traceback
+            _err(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+            return 1
 
     return run
 
@@ -98,6 +102,9 @@ def run_crawl(args) -> int:
     summary = f"{report.total} pictures for '{report.query}' in {args.dataset} ({report.downloaded} new"
     summary += f", {report.failed} failed, {report.unsafe} unsafe posts skipped)"
     print(summary)
+    if report.failed and not report.downloaded:
+        _err(f"error: every download of this run failed ({report.failed}); the first: {report.errors[0]}")
+        return 1
     if report.exhausted and report.total < args.count:
         _err(f"note: the site has only {report.total} matching pictures, fewer than --count {args.count}")
     return 0

@@ -20,7 +20,10 @@ Faults (``inject(path_prefix, kind, times=1, **params)``, consumed in order by m
 ``"429"``/``"503"``/``"500"`` (``retry_after=`` seconds or HTTP date), ``"challenge"`` (403, Cloudflare
 headers and page), ``"challenge503"`` (503 with a "Just a moment..." page only), ``"truncate"``
 (``fraction=`` of the body sent, then the connection closes), ``"slow"`` (``seconds=`` before answering),
-``"bomb"`` (billion laughs), ``"xxe"`` (external entity), ``"garbage"`` (not XML), ``"status"`` (``code=``).
+``"bomb"`` (billion laughs), ``"xxe"`` (external entity), ``"garbage"`` (not XML), ``"status"`` (``code=``),
+``"trickle"`` (one byte every ``interval=`` seconds, of the body or, with ``headers=True``, of the headers),
+``"endless"`` (status ``code=``, an endless body as fast as the client reads), ``"redirect"`` (``location=``,
+``code=`` 302). ``add_post(xml={"id": "...", "file_size": "..."})`` overrides attributes of its ``<post>``.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class FakePost:
     sample: bytes  # JPEG
     sample_size: tuple[int, int]
     wrong_md5: bool = False
+    xml: dict = field(default_factory=dict)  # attribute overrides in post.xml (hostile values)
 
     @property
     def md5(self) -> str:
@@ -151,7 +155,8 @@ class MoebooruServer:
 
     # ------------------------------------------------------------------ content
     def add_post(self, rating: str = "s", status: str = "active", tags: str | None = None,
-                 wrong_md5: bool = False, size: tuple[int, int] | None = None) -> FakePost:
+                 wrong_md5: bool = False, size: tuple[int, int] | None = None,
+                 xml: dict | None = None) -> FakePost:
         """Add a post below the current lowest id (posts are listed newest first)."""
         post_id = self._next_id
         self._next_id -= 1
@@ -163,7 +168,7 @@ class MoebooruServer:
         if tags is None:
             tags = " ".join(t for i, t in enumerate(self.tag_pool) if (post_id + i) % 2 == 0 or i == 0)
         post = FakePost(post_id, tags, rating, status, width, height, encode(img, "png"),
-                        encode(sample, "jpg"), (sw, sh), wrong_md5)
+                        encode(sample, "jpg"), (sw, sh), wrong_md5, dict(xml or {}))
         self.posts.append(post)
         return post
 
@@ -247,6 +252,7 @@ class MoebooruServer:
                 "sample_height": p.sample_size[1], "jpeg_url": f"{self.url}/jpeg/{p.id}.jpg",
                 "rating": p.rating, "status": p.status, "width": p.width, "height": p.height,
             }
+            attrs.update(p.xml)
             lines.append("  <post " + " ".join(f"{k}={quoteattr(str(v))}" for k, v in attrs.items()) + "/>")
         lines.append("</posts>")
         return 200, "\n".join(lines).encode()
@@ -307,6 +313,32 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         record.body_bytes = len(chunk)
 
+    def _trickle(self, record: Request, interval: float, headers: bool) -> None:
+        """A server that never times out a client but never finishes: one byte per ``interval``."""
+        record.status = 200
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 1000000\r\n"
+        if not headers:
+            self.wfile.write(head + b"\r\n")
+            head = b"\xff" * 1000000
+        for byte in head:
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            record.body_bytes += 1
+            time.sleep(interval)
+
+    def _endless(self, record: Request, code: int) -> None:
+        """An answer without end (no Content-Length, the connection stays open): a memory-exhaustion attack."""
+        record.status = code
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        line = b"Disallow: /nothing/here\n" * 2730  # ~64 KiB
+        while record.body_bytes < 2**32:
+            self.wfile.write(line)
+            record.body_bytes += len(line)
+
     def _answer(self, record: Request) -> None:
         owner = self.owner
         fault = owner._take_fault(record.path)
@@ -334,6 +366,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(record, int(params["code"]), b"error", {}, "text/plain")
             elif kind == "truncate":
                 truncate = params.get("fraction", 0.5)
+            elif kind == "trickle":
+                return self._trickle(record, params.get("interval", 0.2), params.get("headers", False))
+            elif kind == "endless":
+                return self._endless(record, int(params.get("code", 200)))
+            elif kind == "redirect":
+                headers = {"Location": params["location"]}
+                return self._send(record, int(params.get("code", 302)), b"", headers, "text/plain")
         path = record.path
         if path == "/robots.txt":
             if owner.robots is None:

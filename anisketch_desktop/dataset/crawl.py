@@ -28,12 +28,20 @@ from anisketch_desktop.core.errors import Cancelled
 from anisketch_desktop.dataset.download import DownloadError, download_image
 from anisketch_desktop.dataset.http import (
     ChallengeError,
+    DeadlineError,
     HttpOptions,
     NetworkError,
     PoliteSession,
     ThrottledError,
 )
-from anisketch_desktop.dataset.moebooru import DEFAULT_SITE, PAGE_LIMIT, MoebooruClient, Post, query_key
+from anisketch_desktop.dataset.moebooru import (
+    DEFAULT_SITE,
+    INT_LIMIT,
+    PAGE_LIMIT,
+    MoebooruClient,
+    Post,
+    query_key,
+)
 from anisketch_desktop.dataset.store import DatasetStore, ImageRow
 
 NOTICE = (
@@ -139,7 +147,14 @@ def _list_page(client: MoebooruClient, store: DatasetStore, options: CrawlOption
     for post in sorted(page.posts, key=lambda p: -p.id):
         if last_id is not None and post.id >= last_id:
             continue  # a server that ignores id:< must not make us loop
-        cursor = post.id
+        if post.id < INT_LIMIT:
+            cursor = post.id
+        if post.problem is not None:  # recorded as failed (never retried), the crawl goes on
+            if store.add_failed_post(query, _row(post, None, options.originals), post.problem):
+                report.failed += 1
+                report.errors.append(f"post {post.id}: {post.problem}")
+                say(f"failed post {post.id}: {post.problem}")
+            continue
         if not post.is_safe:
             report.unsafe += 1
             continue
@@ -161,7 +176,7 @@ def _list_page(client: MoebooruClient, store: DatasetStore, options: CrawlOption
         + (", last page" if exhausted else ""))
 
 
-def _row(post: Post, url: str, originals: bool) -> dict:
+def _row(post: Post, url: str | None, originals: bool) -> dict:
     return {
         "post_id": post.id, "post_md5": post.md5, "url": url, "tags": post.tags, "rating": post.rating,
         "source": post.source, "expect_md5": post.md5 if originals else None,
@@ -181,7 +196,7 @@ def _download_all(pool, session, store: DatasetStore, rows: list[ImageRow], opti
                                  expect_size=row.expect_size, chunk_size=options.chunk_size, cancel=cancelled)
         except (ChallengeError, ThrottledError):
             raise  # the site wants us gone: stop the whole crawl
-        except (DownloadError, NetworkError) as exc:  # this picture only (404, robots, bad md5, ...)
+        except (DownloadError, NetworkError, DeadlineError) as exc:  # this picture only (404, robots, md5...)
             store.mark_failed(row.id, str(exc))
             return "failed", f"{row.id}: {exc}"
         relative = got.path.relative_to(store.dir).as_posix()

@@ -11,6 +11,7 @@ file's magic bytes (jpg/png/webp); the name is never taken from the server.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -31,6 +32,10 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 class DownloadError(AniSketchError):
     """A picture could not be downloaded or failed verification."""
+
+
+class DiskFullError(AniSketchError):
+    """The disk is full: the whole crawl stops (every other picture would fail the same way)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,9 @@ def download_image(session: PoliteSession, url: str, images_dir: Path, image_id:
                    attempts: int = 3, cancel: Callable[[], bool] | None = None) -> Downloaded:
     """Download ``url`` as picture ``image_id`` (resuming a ``.part``), verify it, rename it into place."""
     check_id(image_id)
+    if expect_size is not None and expect_size > MAX_BYTES:
+        raise DownloadError(f"{url}: the site says the file is {expect_size} bytes, over the "
+                            f"{MAX_BYTES // 2**20} MB limit; skipped")
     done = existing_file(images_dir, image_id)
     if done is not None:  # renamed before the manifest was updated (killed in between): verify it again
         try:
@@ -96,7 +104,7 @@ def _fetch(session, url, part: Path, chunk_size, expect_size, cancel) -> int:
         part.unlink()
         offset = 0
     headers = {"Range": f"bytes={offset}-"} if offset else None
-    response = session.get(url, api=False, headers=headers, stream=True, accept={200, 206, 416})
+    response = session.get(url, api=False, headers=headers, accept={200, 206, 416})
     with response:
         if response.status_code == 416:
             if not offset:
@@ -113,20 +121,34 @@ def _fetch(session, url, part: Path, chunk_size, expect_size, cancel) -> int:
                 return _fetch(session, url, part, chunk_size, expect_size, cancel)
         if mode == "wb":
             offset = 0
-        written = offset
-        with open(part, mode, buffering=0) as out:  # unbuffered: a killed process keeps what arrived
-            for chunk in response.iter_content(chunk_size):
-                out.write(chunk)
-                written += len(chunk)
-                if written > MAX_BYTES:
-                    out.close()
-                    part.unlink()
-                    raise DownloadError(f"{url} is larger than {MAX_BYTES // 2**20} MB; skipped")
-                if cancel and cancel():
-                    raise Cancelled("Crawl cancelled; the partial download is kept and will be resumed.")
-            out.flush()
-            os.fsync(out.fileno())
+
+        def too_large(limit: int) -> Exception:
+            return DownloadError(f"{url} is larger than {MAX_BYTES // 2**20} MB; skipped")
+
+        try:
+            with open(part, mode, buffering=0) as out:  # unbuffered: a killed process keeps what arrived
+                for chunk in session.read(response, max(0, MAX_BYTES - offset), chunk_size, too_large=too_large):
+                    out.write(chunk)
+                    if cancel and cancel():
+                        raise Cancelled("Crawl cancelled; the partial download is kept and will be resumed.")
+                out.flush()
+                os.fsync(out.fileno())
+        except requests.RequestException:
+            raise  # (an OSError too) a dropped connection: retried and resumed by the caller
+        except OSError as exc:
+            raise disk_error(exc, part) from None
+        except DownloadError:
+            part.unlink(missing_ok=True)
+            raise
     return offset
+
+
+def disk_error(exc: OSError, path: Path) -> AniSketchError:
+    """A one-line message for a failed write (full disk, no permission, ...), naming the folder."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(f"The disk holding {path.parent} is full; free some space and run the same "
+                             "command again to resume.")
+    return DownloadError(f"Cannot write {path}: {exc.strerror or exc}")
 
 
 def _verify(data: bytes, path: Path, expect_md5, expect_size, offset: int, final: Path | None = None):

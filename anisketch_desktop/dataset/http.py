@@ -13,7 +13,12 @@
 * a Cloudflare challenge (403/503 with ``cf-mitigated: challenge`` or challenge markers in the page) stops at
   once with :class:`ChallengeError`: a browser check cannot be passed by a polite client.
 
-``cancel()`` is polled while waiting, so a cancelled crawl never sleeps out a long backoff.
+Every request has an overall deadline (``deadline`` for API calls, ``download_deadline`` for pictures) and
+``cancel()`` is polled while waiting *and* while a request is in flight (see :mod:`http_watch`): a stalled or
+trickling server, or a cancel, ends a request within a fraction of a second. Bodies are read through
+:meth:`PoliteSession.read`, which caps them (robots.txt at ``robots_max_bytes``, error pages at 64 KiB).
+Redirects are followed by hand: at most ``max_redirects``, only to http(s) addresses that the target's
+robots.txt allows; a redirect elsewhere (``file://``, a loop) raises :class:`RedirectError`.
 """
 
 from __future__ import annotations
@@ -23,14 +28,18 @@ import random
 import threading
 import time
 import urllib.robotparser
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from anisketch_desktop import __version__
 from anisketch_desktop.core.errors import AniSketchError, Cancelled
+from anisketch_desktop.dataset.http_watch import DeadlineError, Watch, Watchdog, WatchedAdapter, read_body, watching
+
+__all__ = ["ChallengeError", "DeadlineError", "HttpOptions", "NetworkError", "PoliteSession", "RedirectError",
+           "RobotsDisallowedError", "ThrottledError", "parse_retry_after", "user_agent"]
 
 CHALLENGE_MARKERS = ("cf-chl", "just a moment", "challenge-platform", "attention required! | cloudflare",
                      "cf_chl_opt", "checking your browser")
@@ -53,6 +62,10 @@ class RobotsDisallowedError(NetworkError):
     """robots.txt forbids the URL for our User-Agent."""
 
 
+class RedirectError(NetworkError):
+    """A redirect to something other than a web address, a loop, or too many redirects."""
+
+
 def user_agent(contact: str | None = None) -> str:
     """The identifying User-Agent: ``AniSketch/<version>`` plus ``(+contact)`` when one is given."""
     return f"AniSketch/{__version__}" + (f" (+{contact})" if contact else "")
@@ -66,7 +79,11 @@ class HttpOptions:
     proxy: str | None = None
     delay: float = 1.0  # seconds between API calls
     download_delay: float = 0.25  # seconds between the starts of two downloads
-    timeout: float = 30.0  # connect and read timeout
+    timeout: float = 30.0  # read timeout (the connect timeout is at most 10 s)
+    deadline: float = 60.0  # overall seconds for one API call or robots.txt, body included
+    download_deadline: float = 600.0  # overall seconds for one picture (a cut download resumes next time)
+    max_redirects: int = 5
+    robots_max_bytes: int = 512 * 1024  # a longer robots.txt is cut there
     retries: int = 5  # retries of one request on 429/5xx/timeouts
     backoff: float = 2.0  # first backoff in seconds, doubled on each retry (with full jitter)
     backoff_max: float = 120.0
@@ -113,6 +130,10 @@ class PoliteSession:
         self.rng = rng or random.Random()
         self.session = requests.Session()
         self.session.headers["User-Agent"] = self.options.user_agent
+        adapter = WatchedAdapter()
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._watchdog = Watchdog()
         if self.options.proxy:
             self.session.proxies = {"http": self.options.proxy, "https": self.options.proxy}
         self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
@@ -122,6 +143,7 @@ class PoliteSession:
         self._throttles = 0
 
     def close(self) -> None:
+        self._watchdog.close()
         self.session.close()
 
     # ------------------------------------------------------------------ waiting
@@ -170,32 +192,44 @@ class PoliteSession:
         return rules.can_fetch(self.options.user_agent, url)
 
     def _fetch_robots(self, origin: str) -> urllib.robotparser.RobotFileParser:
+        """The rules of ``origin``; a body longer than ``robots_max_bytes`` is cut there (as search engines do)."""
         parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
-        response = self._request(origin + "/robots.txt", kind="api", headers=None, stream=False,
-                                 accept={200, 401, 403, 404, 410})
-        if response.status_code in (401, 403):
-            parser.disallow_all = True
-        elif response.status_code >= 400:
-            parser.allow_all = True
-        else:
-            parser.parse(response.text.splitlines())
+        response = self._request(origin + "/robots.txt", kind="api", headers=None,
+                                 accept={200, 401, 403, 404, 410}, robots=False)
+        with response:
+            if response.status_code in (401, 403):
+                parser.disallow_all = True
+            elif response.status_code >= 400:
+                parser.allow_all = True
+            else:
+                body = b"".join(self.read(response, self.options.robots_max_bytes, truncate=True))
+                parser.parse(body.decode("utf-8", "replace").splitlines())
         return parser
 
     # ------------------------------------------------------------------ requests
     def get(self, url: str, *, api: bool = True, headers: dict[str, str] | None = None,
-            stream: bool = False, accept: set[int] | None = None) -> requests.Response:
-        """GET ``url`` politely. Returns a response whose status is in ``accept`` (default: 2xx).
+            accept: set[int] | None = None) -> requests.Response:
+        """GET ``url`` politely. Returns a streaming response whose status is in ``accept`` (default: 2xx);
+        read its body with :meth:`read` (capped, cancellable) and close it (``with response:``).
 
-        Raises RobotsDisallowedError, ChallengeError, ThrottledError, NetworkError or Cancelled.
+        Raises RobotsDisallowedError, ChallengeError, ThrottledError, NetworkError, DeadlineError or Cancelled.
         """
         if self.cancel and self.cancel():
             raise Cancelled("Crawl cancelled.")
         if not self.allowed(url):
             raise RobotsDisallowedError(f"robots.txt of {urlsplit(url).netloc} does not allow {url}")
-        return self._request(url, kind="api" if api else "download", headers=headers, stream=stream,
-                             accept=accept)
+        return self._request(url, kind="api" if api else "download", headers=headers, accept=accept)
 
-    def _request(self, url, *, kind, headers, stream, accept) -> requests.Response:
+    def read(self, response: requests.Response, limit: int, chunk_size: int = 65536, truncate: bool = False,
+             too_large: Callable[[int], Exception] | None = None) -> Iterator[bytes]:
+        """The body of a response from :meth:`get` in chunks: at most ``limit`` bytes (cut there with
+        ``truncate``, else ``too_large(limit)`` or a NetworkError is raised), cancellable mid-chunk."""
+        if too_large is None and not truncate:
+            def too_large(cap: int) -> Exception:
+                return NetworkError(f"{response.url} sent more than {cap // 1024} KiB; refused")
+        return read_body(response, getattr(response, "watch", None), limit, chunk_size, too_large)
+
+    def _request(self, url, *, kind, headers, accept, robots: bool = True) -> requests.Response:
         opts = self.options
         attempt = 0
         while True:
@@ -203,7 +237,7 @@ class PoliteSession:
             reason = None
             wait = None
             try:
-                response = self.session.get(url, headers=headers, stream=stream, timeout=opts.timeout)
+                response = self._send(url, kind, headers, robots)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 reason = f"{type(exc).__name__}"
             else:
@@ -211,7 +245,7 @@ class PoliteSession:
                 status = response.status_code
                 ok = status in accept if accept is not None else 200 <= status < 300
                 if status in (403, 503) or response.headers.get("cf-mitigated"):
-                    body = _peek_text(response)
+                    body = self._peek_text(response)
                     if is_challenge(response, body):
                         response.close()
                         raise ChallengeError(
@@ -223,12 +257,11 @@ class PoliteSession:
                     if status != 429:
                         self._throttles = 0
                     return response
+                response.close()
                 if status not in RETRY_STATUSES:
-                    response.close()
                     raise NetworkError(f"{url} answered HTTP {status} {response.reason or ''}".rstrip())
                 reason = f"HTTP {status}"
                 wait = parse_retry_after(response.headers.get("Retry-After"))
-                response.close()
                 if status == 429 or wait is not None:
                     self._throttles += 1
                     if self._throttles >= opts.max_throttles:
@@ -247,13 +280,64 @@ class PoliteSession:
             backoff = self.rng.uniform(0, min(opts.backoff_max, opts.backoff * 2 ** (attempt - 1)))
             self._push_back(max(backoff, wait or 0.0))
 
+    def _send(self, url: str, kind: str, headers, robots: bool) -> requests.Response:
+        """One streaming GET under a :class:`Watch` (overall deadline, cancel), following at most
+        ``max_redirects`` redirects to http(s) addresses whose robots.txt allows them."""
+        opts = self.options
+        watch = Watch(url, opts.deadline if kind == "api" else opts.download_deadline, self.cancel)
+        self._watchdog.add(watch)
+        seen = [url]
+        try:
+            while True:
+                with watching(watch):
+                    try:
+                        response = self.session.get(url, headers=headers, stream=True, allow_redirects=False,
+                                                    timeout=(min(opts.timeout, 10.0), opts.timeout))
+                    except requests.RequestException:
+                        if watch.error() is not None:
+                            raise watch.error() from None
+                        raise
+                if not response.is_redirect:
+                    break
+                response.close()
+                target = urljoin(url, response.headers.get("location", ""))
+                self._check_redirect(seen, target, robots)
+                seen.append(target)
+                url = target
+                self._wait_turn(kind)
+        except BaseException:
+            self._watchdog.remove(watch)
+            raise
+        response.watch = watch
+        close = response.close
 
-def _peek_text(response: requests.Response, limit: int = 65536) -> str:
-    """Up to ``limit`` characters of the body of an error answer (enough to spot a challenge page)."""
-    if not response.raw or getattr(response, "_content_consumed", False):
-        return response.text[:limit]
-    try:
-        content = response.content  # the body of an error page is small
-    except requests.RequestException:
-        return ""
-    return content[:limit].decode("utf-8", "replace")
+        def close_and_forget() -> None:
+            try:
+                close()
+            finally:
+                self._watchdog.remove(watch)
+
+        response.close = close_and_forget
+        return response
+
+    def _check_redirect(self, seen: list[str], target: str, robots: bool) -> None:
+        first = seen[0]
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise RedirectError(f"{first} redirects to {target[:200]!r}, which is not a web address; refused")
+        if target in seen:
+            raise RedirectError(f"{first} redirects in a loop; skipped")
+        if len(seen) > self.options.max_redirects:
+            raise RedirectError(f"{first} redirects more than {self.options.max_redirects} times; skipped")
+        if robots and not self.allowed(target):
+            raise RobotsDisallowedError(f"{first} redirects to {target}, which robots.txt of "
+                                        f"{parts.netloc} does not allow; skipped")
+
+    def _peek_text(self, response: requests.Response, limit: int = 65536) -> str:
+        """Up to ``limit`` bytes of the body of an error answer (enough to spot a challenge page); the rest of
+        an endless body is never read."""
+        try:
+            content = b"".join(self.read(response, limit, truncate=True))
+        except (requests.RequestException, NetworkError, DeadlineError):
+            return ""
+        return content.decode("utf-8", "replace")

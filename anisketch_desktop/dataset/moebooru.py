@@ -30,6 +30,7 @@ MAX_XML_BYTES = 16 * 1024 * 1024  # a page of 100 posts is ~100 kB
 PAGE_LIMIT = 100
 DEFAULT_SITE = "https://konachan.com"
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
+INT_LIMIT = 2**63  # SQLite integers are signed 64-bit: larger ids and sizes are refused, never stored
 
 
 class UnsafeXMLError(AniSketchError):
@@ -59,6 +60,7 @@ class Post:
     tags: str = ""
     author: str | None = None
     source: str | None = None
+    problem: str | None = None  # why the post cannot be downloaded (e.g. an id or size out of range)
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -140,12 +142,23 @@ def _post_from_element(element) -> Post | None:
     md5 = (attrs.pop("md5", "") or "").lower()
     if post_id is None or post_id <= 0 or not _MD5.match(md5):
         return None
-    known = {}
+    known: dict = {}
+    problems = [] if post_id < INT_LIMIT else [f"post id {_short(post_id)} is out of range"]
     for name in ("file_url", "sample_url", "jpeg_url", "rating", "status", "author", "source"):
         known[name] = attrs.pop(name, None) or None
     for name in ("width", "height", "sample_width", "sample_height", "file_size"):
-        known[name] = _int(attrs.pop(name, None))
-    return Post(id=post_id, md5=md5, tags=attrs.pop("tags", "") or "", extra=attrs, **known)
+        value = _int(attrs.pop(name, None))
+        if value is not None and not 0 <= value < INT_LIMIT:
+            problems.append(f"{name} {_short(value)} is out of range")
+            value = None
+        known[name] = value
+    problem = "the site lists impossible values: " + ", ".join(problems) if problems else None
+    return Post(id=post_id, md5=md5, tags=attrs.pop("tags", "") or "", extra=attrs, problem=problem, **known)
+
+
+def _short(value: int) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else text[:20] + "..."
 
 
 class MoebooruClient:
@@ -174,16 +187,12 @@ class MoebooruClient:
     def _fetch(self, url: str, attempts: int = 3) -> bytes:
         """The body of an API answer (re-asked when the connection drops), at most :data:`MAX_XML_BYTES`."""
         for attempt in range(attempts):
-            chunks, size = [], 0
+            def too_large(limit: int) -> Exception:
+                return UnsafeXMLError(f"The answer of {url} is larger than {limit // 2**20} MB.")
+
             try:
-                with self.session.get(url, stream=True) as response:
-                    for chunk in response.iter_content(65536):
-                        size += len(chunk)
-                        if size > MAX_XML_BYTES:
-                            limit = MAX_XML_BYTES // 2**20
-                            raise UnsafeXMLError(f"The answer of {url} is larger than {limit} MB.")
-                        chunks.append(chunk)
-                return b"".join(chunks)
+                with self.session.get(url) as response:
+                    return b"".join(self.session.read(response, MAX_XML_BYTES, too_large=too_large))
             except requests.RequestException as exc:
                 if attempt == attempts - 1:
                     raise NetworkError(f"{url}: the connection dropped while reading ({exc}).") from None

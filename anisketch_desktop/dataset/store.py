@@ -37,6 +37,7 @@ from anisketch_desktop.core.errors import AniSketchError
 DB_NAME = "dataset.sqlite"
 SCHEMA_VERSION = "1"
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+GAVE_UP = 1 << 30  # ``attempts`` of a failure that no re-run retries (a post that can never be downloaded)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -285,6 +286,27 @@ class DatasetStore:
                 (site, query, last_id, int(exhausted), now),
             )
         return added
+
+    def add_failed_post(self, query: str, row: dict, error: str) -> bool:
+        """Record a post that can never be downloaded (impossible id or size) as failed for good; False when it
+        is already known. Out-of-range numbers are not stored."""
+        post_id = row["post_id"] if 0 < row["post_id"] < 2**63 else None
+        size = row.get("expect_size")
+        now = time.time()
+        with self.transaction() as conn:
+            known = conn.execute("SELECT 1 FROM images WHERE id=? OR post_id=? OR md5=? OR post_md5=?",
+                                 (str(row["post_id"])[:64], post_id, row["post_md5"], row["post_md5"])).fetchone()
+            if known:
+                return False
+            conn.execute(
+                "INSERT INTO images(id, origin, query, post_id, post_md5, url, expect_size, tags, rating, source,"
+                " state, attempts, error, added_at, updated_at)"
+                " VALUES (?, 'crawl', ?, ?, ?, ?, ?, ?, ?, ?, 'failed', ?, ?, ?, ?)",
+                (check_id(str(row["post_id"])[:64]), query, post_id, row["post_md5"], row["url"],
+                 size if size is not None and 0 <= size < 2**63 else None, row.get("tags"), row.get("rating"),
+                 row.get("source"), GAVE_UP, error, now, now),
+            )
+        return True
 
     def mark_done(self, image_id: str, path: str, md5: str, width: int, height: int) -> bool:
         """Record a verified file. Returns False (state ``duplicate``) when another picture has this md5."""
