@@ -14,17 +14,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from anisketch_desktop import __version__
+from anisketch_desktop.application import DEFAULT_TEMPLATE, OPTION_GROUPS, Mode, Options, plan_batch, run_job
+from anisketch_desktop.application.formatting import format_duration
+from anisketch_desktop.application.modes import commands
+from anisketch_desktop.application.naming import template_help
+from anisketch_desktop.core.engine import DEVICES
 from anisketch_desktop.core.errors import AniSketchError, Cancelled
 
-MODE_SUFFIX = {"sketch": "sketch", "xdog": "sketch", "colorize": "color", "style": "style"}
-DEFAULT_NAME = "{stem}_{mode}.png"
-SKETCH_MODEL_HELP = "sketch model: a name listed by `anisketch models`, or a .safetensors file (default: shipped)"
-COLOR_MODEL_HELP = SKETCH_MODEL_HELP.replace("sketch model", "colorize model")
+MODEL_HELP = "{task} model: a name listed by `anisketch models`, or a .safetensors file (default: shipped)"
 
 EPILOG = """examples:
   anisketch sketch photo.png -o out/                 U-Net sketch -> out/photo_sketch.png
@@ -61,7 +62,7 @@ class ProgressBar:
         eta = elapsed / done - elapsed if done > 0.01 else 0.0
         bar = "#" * int(done * 24)
         self.stream.write(
-            f"\r[{bar:<24}] {100 * done:5.1f}% {index + 1}/{self.total} ETA {eta:5.0f}s {label[:40]:<40}"
+            f"\r[{bar:<24}] {100 * done:5.1f}% {index + 1}/{self.total} ETA {format_duration(eta):>10} {label[:40]:<40}"
         )
         self.stream.flush()
 
@@ -80,109 +81,86 @@ class BatchSummary:
 
 
 # --------------------------------------------------------------------------------------------- image jobs
-def output_path(out_dir: Path, rel: Path, mode: str, template: str) -> Path:
-    """Where the output of ``rel`` (path relative to its input root) goes, keeping the folder structure."""
-    name = template.format(stem=rel.stem, mode=MODE_SUFFIX[mode], ext=rel.suffix.lstrip("."))
-    if Path(name).name != name or name in {"", ".", ".."}:
-        raise AniSketchError(f"--name must produce a file name, not a path: {name!r}")
-    return out_dir / rel.parent / name
+def _message(exc: BaseException) -> str:
+    """An error as the command line words it: the message, plus the flag that fixes it when there is one."""
+    text = str(exc)
+    flags = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in getattr(exc, "fix", {}).items())
+    return f"{text} ({flags})" if flags else text
 
 
-def _xdog_params(args):
-    from anisketch_desktop.core import xdog
-
-    if args.preset and args.preset not in xdog.PRESETS:
-        raise AniSketchError(f"Unknown preset {args.preset!r}; choose from: {', '.join(sorted(xdog.PRESETS))}")
-    base = xdog.PRESETS[args.preset] if args.preset else None
-    overrides = {
-        key: getattr(args, key)
-        for key in ("sigma", "k", "p", "epsilon", "phi")
-        if getattr(args, key, None) is not None
-    }
-    if base is None and not overrides:
-        return None
-    base = base or xdog.XDoGParams()
-    return xdog.XDoGParams(**{**base.to_dict(), **overrides})
-
-
-def _make_processor(args) -> Callable:
-    """A function ``(image, progress, cancel) -> output array`` for the chosen command."""
-    from anisketch_desktop.core import pipeline
-
-    mode = args.command
-    common = {"device": args.device, "tile": args.tile}
-    if mode in ("sketch", "xdog"):
-        engine = "xdog" if mode == "xdog" else args.engine
-        kwargs = dict(
-            engine=engine,
-            transparent=args.transparent,
-            speck_size=args.specks,
-        )
-        if engine == "xdog":
-            kwargs.update(xdog_params=_xdog_params(args), auto=args.auto)
-        else:
-            kwargs.update(model=args.model, **common)
-        return lambda img, progress, cancel: pipeline.sketch(img, progress=progress, cancel=cancel, **kwargs)
-    if mode == "colorize":
-        return lambda img, progress, cancel: pipeline.colorize(
-            img, model=args.model, flats=args.flats, progress=progress, cancel=cancel, **common
-        )
-    if mode == "style":
-        return lambda img, progress, cancel: pipeline.style(
-            img,
-            sketch_model=args.sketch_model,
-            color_model=args.model,
-            flats=args.flats,
-            progress=progress,
-            cancel=cancel,
-            **common,
-        )
-    raise AniSketchError(f"unknown command {mode}")
+def options_from_args(args) -> Options:
+    """The ``Options`` a command's flags ask for (not yet validated)."""
+    modes = commands()[args.command]
+    mode = next((m for m in modes if m.engine == getattr(args, "engine", None)), modes[0])
+    xdog = {key: getattr(args, key) for key in XDOG_NAMES if getattr(args, key, None) is not None}
+    models = {}
+    for task in mode.tasks:
+        flag = "model" if task == modes[0].tasks[-1] else f"{task}_model"
+        models[task] = getattr(args, flag, None) or ""
+    return Options(
+        mode=mode.key,
+        models=models,
+        xdog=xdog,
+        xdog_preset=getattr(args, "preset", None) or "",
+        xdog_auto=getattr(args, "auto", False),
+        transparent=getattr(args, "transparent", False),
+        flats=getattr(args, "flats", None),
+        speck_size=getattr(args, "specks", 0),
+        device=getattr(args, "device", "auto"),
+        tile=getattr(args, "tile", 1024),
+        template=args.name,
+        if_exists="overwrite" if args.overwrite else "skip",
+        max_pixels=args.max_pixels,
+    )
 
 
 def run_images(args) -> int:
     from anisketch_desktop.core import imageio
 
     try:
+        options = options_from_args(args).validate()
+    except AniSketchError as exc:
+        print(f"error: {_message(exc)}", file=sys.stderr)
+        return 2
+    try:
         files = imageio.iter_image_files(args.inputs, recursive=args.recursive)
     except AniSketchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_message(exc)}", file=sys.stderr)
         return 1
     if not files:
         print("error: no images found in the given inputs" + ("" if args.recursive else
               " (use --recursive for sub-folders)"), file=sys.stderr)
         return 1
     out_dir = Path(args.output)
-    try:
-        process = _make_processor(args)
-    except AniSketchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    bar = ProgressBar(len(files), enabled=not args.quiet)
-    summary = BatchSummary()
+    plan = plan_batch(files, out_dir, options)
+    bar = ProgressBar(len(plan.jobs), enabled=not args.quiet)
+    if plan.left_out:
+        bar.message(f"note: left out {len(plan.left_out)} file(s) that are this tool's own outputs "
+                    f"(e.g. {plan.left_out[0]})")
+    summary = BatchSummary(failed=[(path, _message(exc)) for path, exc in plan.failed])
+    for path, reason in summary.failed:
+        bar.message(f"failed: {_named(path, reason)}")
     started = time.monotonic()
-    for index, (path, rel) in enumerate(files):
-        label = str(rel)
+    for index, job in enumerate(plan.jobs):
+        label = str(job.rel)
         try:
-            target = output_path(out_dir, rel, args.command, args.name)
-            if target.exists() and not args.overwrite:
-                summary.skipped.append(path)
-                bar.message(f"skipped {rel}: {target} exists (use --overwrite to replace it)")
+            outcome = run_job(job.source, job.target, options,
+                              lambda f, i=index, lab=label: bar.update(i, f, lab), None)
+            if outcome.skipped:
+                summary.skipped.append(job.source)
+                bar.message(f"skipped {job.rel}: {job.target} exists (use --overwrite to replace it)")
                 continue
-            image = imageio.read_image(path, max_pixels=args.max_pixels)
-            result = process(image, lambda f, i=index, lab=label: bar.update(i, f, lab), None)
-            imageio.save_image(target, result, overwrite=args.overwrite)
-            summary.done.append(target)
+            summary.done.append(outcome.output)
             if args.verbose:
-                bar.message(f"wrote {target}")
+                bar.message(f"wrote {outcome.output}")
         except Cancelled:
             raise
         except AniSketchError as exc:
-            summary.failed.append((path, str(exc)))
-            bar.message(f"failed: {_named(rel, str(exc))}")
+            summary.failed.append((job.source, _message(exc)))
+            bar.message(f"failed: {_named(job.rel, _message(exc))}")
         except (OSError, ValueError, RuntimeError, MemoryError) as exc:
-            summary.failed.append((path, f"{type(exc).__name__}: {exc}"))
-            bar.message(f"failed: {_named(rel, f'{type(exc).__name__}: {exc}')}")
+            summary.failed.append((job.source, f"{type(exc).__name__}: {exc}"))
+            bar.message(f"failed: {_named(job.rel, f'{type(exc).__name__}: {exc}')}")
     elapsed = time.monotonic() - started
     bar.message(
         f"{len(summary.done)} written, {len(summary.skipped)} skipped, {len(summary.failed)} failed "
@@ -228,6 +206,9 @@ def run_self_test(args) -> int:
 
 
 # --------------------------------------------------------------------------------------------- parser
+XDOG_NAMES = ("sigma", "k", "p", "epsilon", "phi")
+
+
 def _add_image_command(sub, name: str, help_text: str):
     p = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -235,8 +216,8 @@ def _add_image_command(sub, name: str, help_text: str):
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the results")
     p.add_argument("-r", "--recursive", action="store_true", help="also process sub-folders (structure is kept)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
-    p.add_argument("--name", default=DEFAULT_NAME, metavar="TEMPLATE",
-                   help="output file name; {stem}, {mode}, {ext} are filled in (default: %(default)s)")
+    p.add_argument("--name", default=DEFAULT_TEMPLATE, metavar="TEMPLATE",
+                   help=f"output file name (default: %(default)s; the extension is added); {template_help()}")
     p.add_argument("--max-pixels", type=int, default=100_000_000, metavar="N",
                    help="refuse images larger than N pixels (default: 100 MP)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -244,9 +225,8 @@ def _add_image_command(sub, name: str, help_text: str):
     return p
 
 
-def _add_model_options(p, model_help: str):
-    p.add_argument("--model", metavar="NAME|PATH", help=model_help)
-    p.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"],
+def _add_device_options(p):
+    p.add_argument("--device", default="auto", choices=list(DEVICES),
                    help="where the network runs (default: auto = CUDA, then Apple MPS, then CPU)")
     p.add_argument("--tile", type=int, default=1024, metavar="PX",
                    help="tile size for large images; lower it if memory runs out (default: %(default)s)")
@@ -258,9 +238,12 @@ def _add_flats_option(p):
                         "the shipped model uses flats)")
 
 
-def _add_line_options(p):
+def _add_transparent_option(p):
     p.add_argument("--transparent", action="store_true",
                    help="lines on a transparent background (for importing into Krita / Clip Studio)")
+
+
+def _add_specks_option(p):
     p.add_argument("--specks", type=int, default=0, metavar="N", help="remove ink specks smaller than N pixels")
 
 
@@ -275,7 +258,40 @@ def _add_xdog_options(p):
     g.add_argument("--phi", type=float, help="threshold softness: higher = crisper, more binary lines")
 
 
+# one adder per option group of modes.OPTION_GROUPS (test_application checks that none is missing)
+OPTION_FLAGS = {
+    "transparent": _add_transparent_option,
+    "specks": _add_specks_option,
+    "flats": _add_flats_option,
+    "device": _add_device_options,
+    "xdog": _add_xdog_options,
+}
+
+
+def _add_mode_command(sub, name: str, modes: list[Mode]):
+    """One image command for ``modes`` (its own mode first; others chosen by ``--engine``)."""
+    own = modes[0]
+    help_text = own.tip + "."
+    if len(modes) > 1:
+        others = ", ".join(f"--engine {m.engine}: {m.label}" for m in modes[1:])
+        help_text = f"{own.tip} (or {others})."
+    p = _add_image_command(sub, name, help_text)
+    if len(modes) > 1:
+        p.add_argument("--engine", choices=[m.engine for m in modes], default=own.engine,
+                       help="default: %(default)s")
+    for task in own.tasks:
+        main_model = task == own.tasks[-1]
+        flag = "--model" if main_model else f"--{task}-model"
+        p.add_argument(flag, metavar="NAME|PATH", help=MODEL_HELP.format(task=task))
+    for group in OPTION_GROUPS:
+        if any(group in m.options for m in modes):
+            OPTION_FLAGS[group](p)
+    p.set_defaults(func=run_images)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from anisketch_desktop import cli_dataset
+
     parser = argparse.ArgumentParser(
         prog="anisketch",
         description="AniSketch: turn anime pictures into clean line art, colorize line art, or both.",
@@ -284,44 +300,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"anisketch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    p = _add_image_command(sub, "sketch", "Turn pictures into line art (U-Net by default, or --engine xdog).")
-    p.add_argument("--engine", choices=["unet", "xdog"], default="unet", help="default: %(default)s")
-    _add_model_options(p, SKETCH_MODEL_HELP)
-    _add_line_options(p)
-    _add_xdog_options(p)
-    p.set_defaults(func=run_images)
-
-    p = _add_image_command(sub, "xdog", "Line art with the XDoG filter (no neural network).")
-    _add_line_options(p)
-    _add_xdog_options(p)
-    p.set_defaults(func=run_images, device="auto", tile=1024)
-
-    p = _add_image_command(sub, "colorize", "Colour line art with the colorize U-Net.")
-    _add_model_options(p, COLOR_MODEL_HELP)
-    _add_flats_option(p)
-    p.set_defaults(func=run_images)
-
-    p = _add_image_command(sub, "style", "Style change: sketch the picture, then colorize the sketch.")
-    _add_model_options(p, COLOR_MODEL_HELP)
-    p.add_argument("--sketch-model", metavar="NAME|PATH", help=SKETCH_MODEL_HELP)
-    _add_flats_option(p)
-    p.set_defaults(func=run_images)
+    for name, modes in commands().items():
+        _add_mode_command(sub, name, modes)
 
     sub.add_parser("presets", help="List the XDoG presets.").set_defaults(func=run_presets)
     sub.add_parser("models", help="List installed models.").set_defaults(func=run_models)
     sub.add_parser("self-test", help="Check the installation on a built-in sample.").set_defaults(
         func=run_self_test
     )
-
-    for module in ("anisketch_desktop.cli_dataset", "training.cli"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:  # an optional part not installed; real import bugs still raise
-            if exc.name not in (module, module.rpartition(".")[0]):
-                raise
-            continue
-        mod.register(sub)
+    cli_dataset.register(sub)
+    try:
+        from training import cli as training_cli
+    except ModuleNotFoundError as exc:  # training/ is not installed with the app; real import bugs still raise
+        if exc.name not in ("training", "training.cli"):
+            raise
+    else:
+        training_cli.register(sub)
     return parser
 
 
@@ -340,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         print("cancelled", file=sys.stderr)
         return 130
     except AniSketchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_message(exc)}", file=sys.stderr)
         return 1
 
 

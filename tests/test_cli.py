@@ -28,7 +28,7 @@ def pictures(tmp_path):
 def test_xdog_auto_writes_a_sketch(pictures, tmp_path):
     out = tmp_path / "out"
     assert main(["sketch", str(pictures / "a.png"), "-o", str(out), "--engine", "xdog", "--auto", "-q"]) == 0
-    result = read_image(out / "a_sketch.png")
+    result = read_image(out / "a_sketch-xdog.png")
     assert result.shape == (96, 128)
     ink = (result < 128).mean()
     assert 0.005 < ink < 0.5
@@ -38,17 +38,17 @@ def test_unet_path_with_given_model(pictures, tmp_path, tiny_sketch_model):
     out = tmp_path / "out"
     code = main(["sketch", str(pictures / "a.png"), "-o", str(out), "--model", str(tiny_sketch_model), "-q"])
     assert code == 0
-    assert read_image(out / "a_sketch.png").shape == (96, 128)
+    assert read_image(out / "a_sketch-tiny_sketch.png").shape == (96, 128)  # not the default model: named
 
 
 def test_colorize_and_style_with_given_models(pictures, tmp_path, tiny_sketch_model, tiny_colorize_model):
     out = tmp_path / "out"
     assert main(["colorize", str(pictures / "a.png"), "-o", str(out), "--model", str(tiny_colorize_model)]) == 0
-    assert read_image(out / "a_color.png").shape == (96, 128, 3)
+    assert read_image(out / "a_color-tiny_colorize.png").shape == (96, 128, 3)
     code = main(["style", str(pictures / "a.png"), "-o", str(out), "--model", str(tiny_colorize_model),
                  "--sketch-model", str(tiny_sketch_model)])
     assert code == 0
-    assert read_image(out / "a_style.png").shape == (96, 128, 3)
+    assert read_image(out / "a_style-tiny_sketch+tiny_colorize.png").shape == (96, 128, 3)
 
 
 def test_colorize_flats_switch(tmp_path, tiny_flats_model):
@@ -59,8 +59,8 @@ def test_colorize_flats_switch(tmp_path, tiny_flats_model):
     for flag, folder in (([], "flats"), (["--no-flats"], "plain")):
         assert main(["colorize", str(tmp_path / "l.png"), "-o", str(tmp_path / folder), "--model", str(model),
                      "-q", *flag]) == 0
-    flat = read_image(tmp_path / "flats" / "l_color.png")[15:45, 15:75].reshape(-1, 3)
-    plain = read_image(tmp_path / "plain" / "l_color.png")[15:45, 15:75].reshape(-1, 3)
+    flat = read_image(tmp_path / "flats" / "l_color-tiny_flats.png")[15:45, 15:75].reshape(-1, 3)
+    plain = read_image(tmp_path / "plain" / "l_color-tiny_flats.png")[15:45, 15:75].reshape(-1, 3)
     assert np.ptp(flat, axis=0).max() <= 1 < np.ptp(plain, axis=0).max()
 
 
@@ -68,9 +68,9 @@ def test_bad_file_is_skipped_and_batch_goes_on(pictures, tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["xdog", str(pictures), "-o", str(out), "--recursive", "-q"])
     assert code == 1  # something failed
-    assert (out / "a_sketch.png").is_file()
-    assert (out / "sub" / "b_sketch.png").is_file()  # folder structure kept
-    assert not (out / "broken_sketch.png").exists()
+    assert (out / "a_sketch-xdog.png").is_file()
+    assert (out / "sub" / "b_sketch-xdog.png").is_file()  # folder structure kept
+    assert not (out / "broken_sketch-xdog.png").exists()
     err = capsys.readouterr().err
     assert "broken.png" in err and "2 written" in err and "1 failed" in err
     assert not list(out.rglob("*.part")) and not list(out.rglob(".*"))
@@ -79,7 +79,7 @@ def test_bad_file_is_skipped_and_batch_goes_on(pictures, tmp_path, capsys):
 def test_existing_outputs_are_kept_unless_overwrite(pictures, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
-    target = out / "a_sketch.png"
+    target = out / "a_sketch-xdog.png"
     target.write_bytes(b"user's file")
     assert main(["xdog", str(pictures / "a.png"), "-o", str(out), "-q"]) == 0
     assert target.read_bytes() == b"user's file"
@@ -98,7 +98,7 @@ def test_non_recursive_folder_and_template(pictures, tmp_path):
 def test_transparent_lines_keep_alpha(pictures, tmp_path):
     out = tmp_path / "out"
     assert main(["xdog", str(pictures / "a.png"), "-o", str(out), "--transparent", "-q"]) == 0
-    rgba = read_image(out / "a_sketch.png")
+    rgba = read_image(out / "a_sketch-xdog.png")
     assert rgba.shape == (96, 128, 4)
     alpha = rgba[..., 3]
     assert (alpha == 0).mean() > 0.3  # paper is see-through
@@ -131,7 +131,7 @@ def test_sketch_output_is_the_sketch_of_the_input(pictures, tmp_path):
     out = tmp_path / "out"
     main(["xdog", str(pictures / "a.png"), "-o", str(out), "-q"])
     expected = pipeline.sketch(read_image(pictures / "a.png"), engine="xdog")
-    assert np.array_equal(read_image(out / "a_sketch.png"), expected)
+    assert np.array_equal(read_image(out / "a_sketch-xdog.png"), expected)
 
 
 def test_models_lists_unique_names_that_model_accepts(pictures, tmp_path, capsys, tiny_sketch_model, monkeypatch):
@@ -153,6 +153,7 @@ def test_models_lists_unique_names_that_model_accepts(pictures, tmp_path, capsys
                  "--device", "cpu"]) == 0
     assert main(["sketch", str(pictures / "a.png"), "-o", str(out / "by_path"), "-q", "--model",
                  str(tiny_sketch_model), "--device", "cpu"]) == 0
-    assert np.array_equal(read_image(out / "by_name" / "a_sketch.png"), read_image(out / "by_path" / "a_sketch.png"))
+    by_name = out / "by_name" / f"a_sketch-{user_name}.png"  # the model's unique name keeps outputs apart
+    assert np.array_equal(read_image(by_name), read_image(out / "by_path" / "a_sketch-tiny_sketch.png"))
     assert main(["sketch", str(pictures / "a.png"), "-o", str(out / "x"), "-q", "--model", "no_such"]) == 1
     assert "No model named 'no_such'" in capsys.readouterr().err

@@ -23,7 +23,15 @@ if TYPE_CHECKING:
     import torch
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-_USE_CPU = "Use --device cpu."
+_USE_CPU = "Run it on the CPU instead."
+_CPU = {"device": "cpu"}
+# The devices a user can choose, as the faces list them ("cuda:N" is accepted too).
+DEVICES = {
+    "auto": "Auto (GPU if usable)",
+    "cuda": "CUDA (NVIDIA GPU)",
+    "mps": "Apple GPU (MPS)",
+    "cpu": "CPU",
+}
 
 
 @lru_cache(maxsize=8)
@@ -90,21 +98,27 @@ def resolve_device(name: str = "auto") -> tuple[torch.device, str | None]:
         return torch.device("cpu"), None
     if name == "cuda" or name.startswith("cuda:"):
         if torch.version.cuda is None:
-            raise DeviceError(f"CUDA was requested, but this PyTorch build has no CUDA support. {_USE_CPU}")
+            raise DeviceError(
+                f"CUDA was requested, but this PyTorch build has no CUDA support. {_USE_CPU}", fix=_CPU
+            )
         if not torch.cuda.is_available():
-            raise DeviceError(f"CUDA was requested, but no usable NVIDIA GPU/driver was found. {_USE_CPU}")
+            raise DeviceError(
+                f"CUDA was requested, but no usable NVIDIA GPU/driver was found. {_USE_CPU}", fix=_CPU
+            )
         index = torch.cuda.current_device() if name == "cuda" else _device_index(name)
         if index >= torch.cuda.device_count():
             count = torch.cuda.device_count()
-            raise DeviceError(f"{name} was requested, but only {count} GPU(s) are present. {_USE_CPU}")
+            raise DeviceError(
+                f"{name} was requested, but only {count} GPU(s) are present. {_USE_CPU}", fix=_CPU
+            )
         problem = _cuda_problem(index)
         if problem is not None:
-            raise DeviceError(f"CUDA cannot be used: {problem}. Use --device cpu.")
+            raise DeviceError(f"CUDA cannot be used: {problem}. {_USE_CPU}", fix=_CPU)
         return torch.device("cuda", index), None
     if name == "mps":
         problem = _mps_problem()
         if problem is not None:
-            raise DeviceError(f"{problem}. Use --device cpu.")
+            raise DeviceError(f"{problem}. {_USE_CPU}", fix=_CPU)
         return torch.device("mps"), None
     raise DeviceError(f"Unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps.")
 

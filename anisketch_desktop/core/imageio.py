@@ -43,6 +43,8 @@ _SAVE_FORMATS = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP",
     ".tif": "TIFF", ".tiff": "TIFF",
 }
+# What save_image writes, the default (.png) first; SUPPORTED_SUFFIXES is what read_image reads.
+WRITABLE_SUFFIXES: tuple[str, ...] = tuple(_SAVE_FORMATS)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # What Pillow's decoders raise on bad data, besides OSError ("image file is truncated", "broken data stream").
 _DECODE_ERRORS = (

@@ -17,13 +17,14 @@ to dark and low-contrast pictures.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
 import cv2
 import numpy as np
 
-from anisketch_desktop.core.errors import Cancelled
+from anisketch_desktop.core.errors import Cancelled, InvalidOptionError
 from anisketch_desktop.core.imageio import to_float_gray
 from anisketch_desktop.core.levels import percentiles
 
@@ -41,8 +42,11 @@ class XDoGParams:
     phi: float = 50.0  # steepness of the ink ramp; 1e9 is binary
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            if not math.isfinite(getattr(self, f.name)):
+                raise InvalidOptionError(f"XDoG {f.name} must be a number, not {getattr(self, f.name)}")
         if not (self.sigma > 0 and self.k > 1 and self.p >= 0 and self.phi > 0):
-            raise ValueError(f"invalid XDoG parameters {self}: need sigma > 0, k > 1, p >= 0, phi > 0")
+            raise InvalidOptionError(f"Invalid XDoG parameters {self}: need sigma > 0, k > 1, p >= 0, phi > 0")
 
     @property
     def tau(self) -> float:
@@ -65,6 +69,38 @@ class XDoGParams:
         """Build from a dict (extra keys are ignored, missing ones take the defaults)."""
         names = {f.name for f in fields(cls)}
         return cls(**{key: float(value) for key, value in d.items() if key in names})
+
+
+# What a user may ask for (command line, settings, the options object): wider than the panel's sliders, narrow
+# enough that no value makes a blur that takes minutes. ``auto_tune`` may go beyond (large pictures get a larger
+# sigma), so ``XDoGParams`` itself refuses only non-finite and impossible values.
+USER_LIMITS: dict[str, tuple[float, float]] = {
+    "sigma": (0.05, 50.0),
+    "k": (1.01, 20.0),
+    "p": (0.0, 1000.0),
+    "epsilon": (-10.0, 10.0),
+    "phi": (1e-3, 1e12),
+}
+
+
+def check_user_params(values: dict) -> XDoGParams:
+    """``XDoGParams`` from user values (missing ones take the defaults), each finite and inside ``USER_LIMITS``;
+    ``InvalidOptionError`` naming the value otherwise. Unknown keys are refused too."""
+    names = {f.name for f in fields(XDoGParams)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise InvalidOptionError(f"Unknown XDoG parameter {unknown[0]!r}; use {', '.join(sorted(names))}")
+    checked = {}
+    for key, value in values.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InvalidOptionError(f"XDoG {key} must be a number, not {value!r}") from None
+        lo, hi = USER_LIMITS[key]
+        if not lo <= number <= hi:  # NaN fails too
+            raise InvalidOptionError(f"XDoG {key} must be between {lo:g} and {hi:g}, not {number:g}")
+        checked[key] = number
+    return XDoGParams(**checked)
 
 
 PRESETS: dict[str, XDoGParams] = {

@@ -1,0 +1,212 @@
+"""Running a mode: ``process`` (a picture or a file -> result), ``run_job`` (file -> output file, honouring
+the if-exists policy) and the batch plan (which inputs, which output paths). The CLI and the window's workers
+call these; torch is only imported when a model is loaded, on the caller's thread.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from anisketch_desktop.application.modes import MODES, Mode, get_mode, model_path
+from anisketch_desktop.application.naming import output_name, output_path
+from anisketch_desktop.application.options import Options
+from anisketch_desktop.core.errors import AniSketchError, Cancelled
+
+Progress = Callable[[float], None] | None
+Cancel = Callable[[], bool] | None
+
+
+@dataclass
+class RunInfo:
+    device: str  # e.g. "CPU", "CUDA (NVIDIA H100)", "CPU (XDoG)"
+    note: str | None  # why a GPU was not used, when it was skipped
+    seconds: float
+
+
+@dataclass
+class JobOutcome:
+    output: Path
+    skipped: bool
+    info: RunInfo | None
+
+
+def describe_device(device) -> str:
+    """A short, readable name of a ``torch.device``."""
+    kind = getattr(device, "type", str(device))
+    if kind == "cuda":
+        import torch
+
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"CUDA ({torch.cuda.get_device_name(index)})"
+    if kind == "mps":
+        return "Apple GPU (MPS)"
+    return "CPU"
+
+
+def load_engines(mode: Mode, options: Options) -> dict:
+    """One ``InferenceEngine`` per task of ``mode`` (cached by ``core.engine``)."""
+    if not mode.tasks:
+        return {}
+    from anisketch_desktop.core import engine
+
+    return {
+        task: engine.get_engine(model_path(options.model(task), task), options.device, tile_size=options.tile or None)
+        for task in mode.tasks
+    }
+
+
+def process(
+    item: np.ndarray | str | os.PathLike, options: Options, progress: Progress = None, cancel: Cancel = None
+) -> tuple[Any, RunInfo]:
+    """Run ``options.mode`` on a picture (an array, or a file that is read first); returns the result (a uint8
+    array for picture modes) and where / how long it ran."""
+    options.validate()
+    mode = get_mode(options.mode)
+    if isinstance(item, np.ndarray):
+        image = item
+    else:
+        from anisketch_desktop.core import imageio
+
+        image = imageio.read_image(item, max_pixels=options.max_pixels)
+    start = time.perf_counter()
+    engines = load_engines(mode, options)
+    out = mode.run(image, options, engines, progress, cancel)
+    seconds = time.perf_counter() - start
+    if not mode.tasks:
+        return out, RunInfo("CPU (XDoG)", None, seconds)
+    used = engines[mode.tasks[-1]]
+    return out, RunInfo(describe_device(used.device), used.device_note, seconds)
+
+
+def numbered(path: Path) -> Path:
+    """``path``, or ``stem (2).png``, ``stem (3).png``… — the first that does not exist."""
+    candidate, n = path, 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
+        n += 1
+    return candidate
+
+
+def run_job(
+    source: Path, target: Path, options: Options, progress: Progress = None, cancel: Cancel = None
+) -> JobOutcome:
+    """Read ``source``, process it, write ``target`` atomically; an existing target is skipped, overwritten or
+    numbered as ``options.if_exists`` says."""
+    if target.exists():
+        if options.if_exists == "skip":
+            return JobOutcome(target, True, None)
+        if options.if_exists == "rename":
+            target = numbered(target)
+    out, info = process(source, options, progress, cancel)
+    if cancel is not None and cancel():
+        raise Cancelled("Cancelled")
+    get_mode(options.mode).output_kind.write(target, out, options.if_exists == "overwrite")
+    return JobOutcome(target, False, info)
+
+
+# --------------------------------------------------------------------------------------------- batches
+def _key(path: str | os.PathLike) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+class OutputPlanner:
+    """Output paths for the inputs of one batch: two inputs never share one (``pic.png`` and ``pic.jpg``: the
+    first keeps ``pic_sketch.png``, the second gets ``pic.jpg_sketch.png``, then numbers), and no output is
+    ever the input itself. The same input asking again gets the same path."""
+
+    def __init__(self) -> None:
+        self._owner: dict[str, str] = {}  # output -> the input it belongs to
+
+    def target(self, source: Path, rel: Path | None, out_dir: str | Path | None, options: Options) -> Path:
+        rel = Path(rel) if rel else Path(Path(source).name)
+        first = output_path(source, rel, out_dir, options)
+        if _key(first) == _key(source):
+            raise AniSketchError(
+                f"{rel}: the output name {first.name} is the picture itself; change the name template "
+                "or the output folder"
+            )
+        candidates = [first, first.with_name(output_name(rel, options, stem=rel.name))]
+        base = candidates[1]
+        candidates += [base.with_name(f"{base.stem} ({n}){base.suffix}") for n in range(2, 10_000)]
+        for candidate in candidates:
+            owner = self._owner.get(_key(candidate))
+            if (owner is None or owner == _key(source)) and _key(candidate) != _key(source):
+                self._owner[_key(candidate)] = _key(source)
+                return candidate
+        raise AniSketchError(f"{rel}: too many inputs share the output name {first.name}")  # pragma: no cover
+
+
+@dataclass
+class PlannedJob:
+    source: Path
+    rel: Path
+    target: Path
+
+
+@dataclass
+class BatchPlan:
+    jobs: list[PlannedJob] = field(default_factory=list)
+    left_out: list[Path] = field(default_factory=list)  # this tool's own outputs found among the inputs
+    failed: list[tuple[Path, AniSketchError]] = field(default_factory=list)
+
+
+def plan_batch(files: Iterable[tuple[Path, Path]], out_dir: str | Path | None, options: Options) -> BatchPlan:
+    """The jobs for ``(file, relative path)`` inputs (``core.imageio.iter_image_files``): own outputs left out
+    (see :func:`own_outputs`), one distinct output path each; an input whose name cannot work fails alone."""
+    options.validate()
+    files = list(files)
+    plan = BatchPlan()
+    skip = own_outputs(files, out_dir)
+    planner = OutputPlanner()
+    for path, rel in files:
+        if _key(path) in skip:
+            plan.left_out.append(path)
+            continue
+        try:
+            plan.jobs.append(PlannedJob(path, rel, planner.target(path, rel, out_dir, options)))
+        except AniSketchError as exc:
+            plan.failed.append((path, exc))
+    return plan
+
+
+_OUTPUT_STEM = re.compile("_(?:" + "|".join(sorted({re.escape(m.suffix) for m in MODES.values()})) + ")(?=-|$)")
+
+
+def own_outputs(files: list[tuple[Path, Path]], out_dir: str | Path | None) -> set[str]:
+    """The inputs (as normalised paths) that are this tool's outputs from an earlier run, so a re-run does not
+    process them again:
+
+    * files inside ``out_dir`` when it lies inside a scanned input folder (``pics/ -o pics/out``);
+    * where outputs go next to their inputs (no ``out_dir``, or ``out_dir`` is the input's folder), files named
+      like an output of a sibling input: ``a_sketch.png``, ``a_color-mine.png`` or ``a.png_sketch.png`` next
+      to ``a.png``.
+    """
+    out = _key(out_dir) if out_dir else None
+    found: set[str] = set()
+    stems: dict[str, set[str]] = {}
+    for path, _rel in files:
+        stems.setdefault(_key(Path(path).parent), set()).update({Path(path).stem, Path(path).name})
+    for path, rel in files:
+        key = _key(path)
+        folder = _key(Path(path).parent)
+        root = _key(Path(path).parents[len(Path(rel).parts) - 1]) if Path(rel).parts else folder
+        if out is not None and out != root and key.startswith(out + os.sep) and out.startswith(root + os.sep):
+            found.add(key)
+            continue
+        if out is not None and out != root:
+            continue
+        stem = Path(path).stem
+        for match in _OUTPUT_STEM.finditer(stem):
+            base = stem[: match.start()]
+            if base and base in stems[folder] - {Path(path).stem, Path(path).name}:
+                found.add(key)
+                break
+    return found

@@ -1,0 +1,150 @@
+"""The one table of what the app does to a picture. The CLI's commands, the options panel's mode buttons and
+tips, the model checks, the queue's labels and the output names all come from ``MODES``.
+
+A mode's ``run(image, options, engines, progress, cancel)`` gets the picture as read by ``core.imageio``, the
+``Options``, and one loaded ``InferenceEngine`` per task in ``tasks`` (loaded by ``jobs.process``, which also
+reads and writes the files); it returns what ``OUTPUT_KINDS[output]`` writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from anisketch_desktop.application.options import Options
+
+Progress = Callable[[float], None] | None
+Cancel = Callable[[], bool] | None
+
+# The option groups a mode can use (``Mode.options``); each face has one control per group:
+#   xdog         Options.xdog / xdog_preset / xdog_auto   (--preset --auto --sigma ...; the XDoG panel)
+#   transparent  Options.transparent                      (--transparent; "Transparent background")
+#   specks       Options.speck_size                       (--specks; "Remove specks")
+#   flats        Options.flats                            (--flats/--no-flats; "Flat colours")
+#   device       Options.device, Options.tile             (--device --tile; the Device box)
+# Models are not a group: ``Mode.tasks`` says which ones a mode loads.
+OPTION_GROUPS = ("xdog", "transparent", "specks", "flats", "device")
+
+
+@dataclass(frozen=True)
+class OutputKind:
+    """How a mode's result is written: the file suffixes it may have (the first is the default) and a writer
+    ``write(path, result, overwrite)`` that writes atomically and refuses to replace a file unless asked."""
+
+    key: str
+    suffixes: tuple[str, ...]
+    write: Callable[[Path, Any, bool], None]
+
+    @property
+    def default_suffix(self) -> str:
+        return self.suffixes[0]
+
+
+def _write_image(path: Path, image: np.ndarray, overwrite: bool) -> None:
+    from anisketch_desktop.core import imageio
+
+    imageio.save_image(path, image, overwrite=overwrite)
+
+
+def _image_kind() -> OutputKind:
+    from anisketch_desktop.core.imageio import WRITABLE_SUFFIXES
+
+    return OutputKind("image", WRITABLE_SUFFIXES, _write_image)
+
+
+OUTPUT_KINDS: dict[str, OutputKind] = {"image": _image_kind()}
+
+
+@dataclass(frozen=True)
+class Mode:
+    key: str  # the CLI command and the settings value
+    label: str  # buttons, queue rows, status lines
+    tip: str  # tooltips and the CLI command's help
+    suffix: str  # ``{mode}`` in output names
+    tasks: tuple[str, ...]  # models loaded, in order; the last is the one ``--model`` picks
+    options: frozenset[str]  # the OPTION_GROUPS it reads
+    run: Callable[..., Any]
+    output: str = "image"  # a key of OUTPUT_KINDS
+    engine: str = ""  # the CLI's ``--engine`` value where several modes share a command
+    also_in: str = ""  # another CLI command that runs this mode with ``--engine <engine>``
+
+    @property
+    def output_kind(self) -> OutputKind:
+        return OUTPUT_KINDS[self.output]
+
+
+# --------------------------------------------------------------------------------------------- run functions
+def _run_sketch(image, opts: Options, engines: dict, progress: Progress, cancel: Cancel) -> np.ndarray:
+    from anisketch_desktop.core import pipeline
+
+    return pipeline.sketch(image, model=engines["sketch"], transparent=opts.transparent,
+                           speck_size=opts.speck_size, progress=progress, cancel=cancel)
+
+
+def _run_xdog(image, opts: Options, engines: dict, progress: Progress, cancel: Cancel) -> np.ndarray:
+    from anisketch_desktop.core import pipeline
+
+    return pipeline.sketch(image, engine="xdog", xdog_params=opts.xdog_params(), auto=opts.xdog_auto,
+                           transparent=opts.transparent, speck_size=opts.speck_size,
+                           progress=progress, cancel=cancel)
+
+
+def _run_colorize(image, opts: Options, engines: dict, progress: Progress, cancel: Cancel) -> np.ndarray:
+    from anisketch_desktop.core import pipeline
+
+    return pipeline.colorize(image, model=engines["colorize"], flats=opts.flats, progress=progress, cancel=cancel)
+
+
+def _run_style(image, opts: Options, engines: dict, progress: Progress, cancel: Cancel) -> np.ndarray:
+    from anisketch_desktop.core import pipeline
+
+    return pipeline.style(image, sketch_model=engines["sketch"], color_model=engines["colorize"],
+                          flats=opts.flats, speck_size=opts.speck_size, progress=progress, cancel=cancel)
+
+
+MODES: dict[str, Mode] = {
+    mode.key: mode
+    for mode in (
+        Mode("sketch", "Sketch (U-Net)", "Clean line art from the U-Net model", "sketch", ("sketch",),
+             frozenset({"transparent", "specks", "device"}), _run_sketch, engine="unet"),
+        Mode("xdog", "Sketch (XDoG)", "Line art from the XDoG filter, tuned live (no neural network)",
+             "sketch", (), frozenset({"xdog", "transparent", "specks"}), _run_xdog, engine="xdog",
+             also_in="sketch"),
+        Mode("colorize", "Colorize", "Colour line art with the colorize model", "color", ("colorize",),
+             frozenset({"flats", "device"}), _run_colorize),
+        Mode("style", "Style", "Sketch the picture, then colorize the sketch", "style", ("sketch", "colorize"),
+             frozenset({"specks", "flats", "device"}), _run_style),
+    )
+}
+
+
+def get_mode(key: str) -> Mode:
+    """``MODES[key]``, or ``InvalidOptionError`` naming the modes there are."""
+    from anisketch_desktop.core.errors import InvalidOptionError
+
+    try:
+        return MODES[key]
+    except KeyError:
+        raise InvalidOptionError(f"Unknown mode {key!r}; use one of: {', '.join(MODES)}") from None
+
+
+def commands() -> dict[str, list[Mode]]:
+    """The CLI's image commands: command -> the modes it runs, its own first (more: chosen by ``--engine``)."""
+    found: dict[str, list[Mode]] = {key: [mode] for key, mode in MODES.items()}
+    for mode in MODES.values():
+        if mode.also_in:
+            found[mode.also_in].append(mode)
+    return found
+
+
+def model_path(spec: str, task: str) -> Path:
+    """The model file for ``spec``: a path, a name from ``anisketch models``, or "" for ``task``'s default
+    (``ModelLoadError`` if there is no such model)."""
+    from anisketch_desktop.core import models
+
+    return models.resolve_model(spec or None, task)

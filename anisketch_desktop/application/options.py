@@ -1,0 +1,81 @@
+"""``Options``: everything that decides a result and where it goes, captured when a job is made. The CLI
+fills it from flags, the options panel from its widgets; ``validate()`` checks it up front with one readable
+line per problem, the same in both faces.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+
+from anisketch_desktop.application.modes import get_mode
+from anisketch_desktop.application.naming import DEFAULT_TEMPLATE, check_template
+from anisketch_desktop.core.engine import DEVICES
+from anisketch_desktop.core.errors import InvalidOptionError
+from anisketch_desktop.core.imageio import DEFAULT_MAX_PIXELS
+
+IF_EXISTS = {"skip": "Skip it", "overwrite": "Overwrite it", "rename": "Add a number"}
+MAX_SPECK_SIZE = 100_000
+MIN_TILE = 32
+
+
+@dataclass
+class Options:
+    mode: str = "sketch"  # a key of modes.MODES
+    models: dict[str, str] = field(default_factory=dict)  # task -> model file; missing or "" = the default
+    xdog: dict[str, float] = field(default_factory=dict)  # XDoG values over the preset's (or the defaults)
+    xdog_preset: str = ""  # a name from core.xdog.PRESETS; "" = the defaults
+    xdog_auto: bool = False  # tune the XDoG values for each picture
+    transparent: bool = False  # sketch: lines on transparent paper
+    flats: bool | None = None  # colorize: one flat colour per closed region; None = the model's own setting
+    speck_size: int = 0  # remove ink specks up to this many pixels
+    device: str = "auto"  # a key of core.engine.DEVICES, or cuda:N
+    tile: int = 1024  # tile side for the networks; 0 = whole picture at once
+    template: str = DEFAULT_TEMPLATE  # output file name, see naming.py
+    if_exists: str = "skip"  # a key of IF_EXISTS
+    max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs
+
+    def model(self, task: str) -> str:
+        return self.models.get(task, "")
+
+    def with_(self, **changes) -> Options:
+        """A copy with ``changes``."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def xdog_params(self):
+        """The ``XDoGParams`` these options ask for (``InvalidOptionError`` for bad values or presets)."""
+        from anisketch_desktop.core import xdog
+
+        base = {}
+        if self.xdog_preset:
+            if self.xdog_preset not in xdog.PRESETS:
+                choices = ", ".join(sorted(xdog.PRESETS))
+                raise InvalidOptionError(f"Unknown XDoG preset {self.xdog_preset!r}; choose from: {choices}")
+            base = xdog.PRESETS[self.xdog_preset].to_dict()
+        return xdog.check_user_params({**base, **self.xdog})
+
+    def validate(self) -> Options:
+        """``self`` when every option can work; else ``InvalidOptionError`` saying which one and why."""
+        mode = get_mode(self.mode)
+        if "xdog" in mode.options:
+            self.xdog_params()
+            if self.xdog_auto and self.xdog:
+                names = "/".join(sorted(self.xdog))
+                raise InvalidOptionError(f"Auto picks the XDoG values itself; leave out {names}")
+        if not (isinstance(self.speck_size, int) and 0 <= self.speck_size <= MAX_SPECK_SIZE):
+            raise InvalidOptionError(f"The speck size must be 0..{MAX_SPECK_SIZE} pixels, not {self.speck_size}")
+        if "device" in mode.options:
+            if self.device not in DEVICES and not re.fullmatch(r"cuda:\d+", self.device or ""):
+                raise InvalidOptionError(f"Unknown device {self.device!r}; use {', '.join(DEVICES)} or cuda:N")
+            if not (self.tile == 0 or MIN_TILE <= self.tile):
+                raise InvalidOptionError(f"The tile size must be at least {MIN_TILE} pixels (or 0), not {self.tile}")
+        if self.if_exists not in IF_EXISTS:
+            raise InvalidOptionError(f"Unknown if-exists policy {self.if_exists!r}; use {', '.join(IF_EXISTS)}")
+        if not (isinstance(self.max_pixels, int) and self.max_pixels > 0):
+            raise InvalidOptionError(f"The pixel limit must be a positive number, not {self.max_pixels}")
+        check_template(self.template)
+        return self
+
