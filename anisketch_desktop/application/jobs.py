@@ -120,10 +120,15 @@ def _key(path: str | os.PathLike) -> str:
 class OutputPlanner:
     """Output paths for the inputs of one batch: two inputs never share one (``pic.png`` and ``pic.jpg``: the
     first keeps ``pic_sketch.png``, the second gets ``pic.jpg_sketch.png``, then numbers), and no output is
-    ever the input itself. The same input asking again gets the same path."""
+    ever an input (``reserve``) or the input itself. The same input asking again gets the same path."""
 
     def __init__(self) -> None:
         self._owner: dict[str, str] = {}  # output -> the input it belongs to
+
+    def reserve(self, sources: Iterable[str | os.PathLike]) -> None:
+        """Inputs of the batch: no other input's output may be written over them."""
+        for source in sources:
+            self._owner.setdefault(_key(source), _key(source))
 
     def target(self, source: Path, rel: Path | None, out_dir: str | Path | None, options: Options) -> Path:
         rel = Path(rel) if rel else Path(Path(source).name)
@@ -138,7 +143,7 @@ class OutputPlanner:
         candidates += [base.with_name(f"{base.stem} ({n}){base.suffix}") for n in range(2, 10_000)]
         for candidate in candidates:
             owner = self._owner.get(_key(candidate))
-            if (owner is None or owner == _key(source)) and _key(candidate) != _key(source):
+            if owner is None or (owner == _key(source) and _key(candidate) != _key(source)):
                 self._owner[_key(candidate)] = _key(source)
                 return candidate
         raise AniSketchError(f"{rel}: too many inputs share the output name {first.name}")  # pragma: no cover
@@ -166,6 +171,7 @@ def plan_batch(files: Iterable[tuple[Path, Path]], out_dir: str | Path | None, o
     plan = BatchPlan()
     skip = own_outputs(files, out_dir)
     planner = OutputPlanner()
+    planner.reserve(path for path, _rel in files if _key(path) not in skip)
     for path, rel in files:
         if _key(path) in skip:
             plan.left_out.append(path)
