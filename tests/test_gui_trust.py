@@ -153,3 +153,98 @@ def test_wheel_over_the_options_scrolls_instead_of_changing_values(qtbot):
     spin.setFocus()
     _wheel(spin, 120)
     assert spin.value() == before[0] + 1  # a focused control still takes the wheel
+
+
+@pytest.fixture
+def sketch_window(qtbot, tmp_path, tiny_sketch_model, no_shipped_models):
+    import shutil
+
+    from anisketch_desktop import paths
+
+    shutil.copy(tiny_sketch_model, paths.user_models_dir() / tiny_sketch_model.name)
+    w = _window(qtbot)
+    qtbot.waitSignal(w.models_refreshed, timeout=5000).wait()
+    _open(w, qtbot, imageio.save_image(tmp_path / "pic.png", _picture(96, 128)))
+    w.options.set_mode("sketch")
+    return w
+
+
+def test_transparent_toggle_recomposes_without_running_the_network_again(sketch_window, qtbot, monkeypatch):
+    from anisketch_desktop.gui import backend
+
+    w = sketch_window
+    w.options.transparent_check.setChecked(False)
+    with qtbot.waitSignal(w.session.run_finished, timeout=20000):
+        w.run_current()
+    opaque = w.session.result.image
+    assert opaque.ndim == 2
+    calls = []
+    real = backend.process
+    monkeypatch.setattr(backend, "process", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with qtbot.waitSignal(w.session.result_changed, timeout=5000, check_params_cb=lambda r: r is not None):
+        w.options.transparent_check.setChecked(True)
+    rgba = w.session.result.image
+    assert calls == []  # no network run
+    assert rgba.shape == opaque.shape + (4,) and not rgba[..., :3].any()
+    expected = pipeline.sketch(imageio.read_image(w.session.source.path), model=w.options.process_options()
+                               .sketch_model, device="cpu", transparent=True)
+    assert np.abs(rgba.astype(int) - expected.astype(int)).max() <= 1
+    with qtbot.waitSignal(w.session.result_changed, timeout=5000, check_params_cb=lambda r: r is not None):
+        w.options.transparent_check.setChecked(False)
+    np.testing.assert_array_equal(w.session.result.image, opaque)
+
+
+def test_transparent_results_sit_on_a_light_checkerboard_in_the_dark_theme():
+    from anisketch_desktop.gui.theme import canvas_colors
+
+    for theme in ("dark", "light"):
+        colors = canvas_colors(theme)
+        assert min(colors["check_a"].lightness(), colors["check_b"].lightness()) > 180  # black lines show
+
+
+def test_replace_dialog_defaults_to_no(sketch_window, qtbot, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    w = sketch_window
+    with qtbot.waitSignal(w.session.run_finished, timeout=20000):
+        w.run_current()
+    target = w.default_save_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(b"the user's own file")
+    asked = []
+
+    def question(parent, title, text, buttons=None, default=None):
+        asked.append(default)
+        return default  # the user just presses Enter
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    w.save()
+    assert asked == [QMessageBox.StandardButton.No]
+    assert target.read_bytes() == b"the user's own file"
+
+
+def test_save_as_and_copy_on_a_preview_render_then_finish_the_request(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(image_session, "FULL_PREVIEW_PIXELS", 10_000)
+    monkeypatch.setattr(image_session, "PREVIEW_SIDE", 100)
+    w = _window(qtbot)
+    _open(w, qtbot, imageio.save_image(tmp_path / "pic.png", _picture(240, 320)))
+    w.options.set_mode("xdog")
+    qtbot.waitUntil(lambda: w.session.result is not None, timeout=10000)
+    assert w.session.result.image is None  # a preview of a "huge" picture
+    chosen = tmp_path / "chosen.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(chosen), ""))
+    w.save_as()
+    qtbot.waitUntil(chosen.exists, timeout=20000)
+    expected = pipeline.sketch(imageio.read_image(tmp_path / "pic.png"), engine="xdog",
+                               xdog_params=xdog.XDoGParams.from_dict(w.options.xdog_panel.params()))
+    np.testing.assert_array_equal(imageio.read_image(chosen), expected)
+    assert "Saved" in w.statusBar().currentMessage()
+
+    w.session.clear_result()
+    QApplication.clipboard().clear()
+    w.copy_result()
+    qtbot.waitUntil(lambda: not QApplication.clipboard().image().isNull(), timeout=20000)
+    copied = from_qimage(QApplication.clipboard().image())[..., 0]
+    np.testing.assert_array_equal(copied, expected)

@@ -102,6 +102,23 @@ def _compose_sketch(gray: np.ndarray, alpha: np.ndarray | None, transparent: boo
     return _uint8(np.dstack([gray, gray, gray, alpha]))
 
 
+def recompose_sketch(opaque: np.ndarray, transparent: bool) -> np.ndarray:
+    """A finished ``sketch`` result made without ``transparent``, on the background asked for now.
+
+    Lets a window switch "transparent background" without running the network again; equals ``sketch(...,
+    transparent=True)`` within one level of rounding.
+    """
+    if not transparent:
+        return opaque
+    gray = opaque if opaque.ndim == 2 else opaque[..., 0]
+    ink = 255 - gray.astype(np.uint16)
+    if opaque.ndim == 3 and opaque.shape[2] == 4:  # the picture's own alpha: ink only where it was opaque
+        ink = (ink * opaque[..., 3] + 127) // 255
+    rgba = np.zeros(gray.shape + (4,), dtype=np.uint8)
+    rgba[..., 3] = ink
+    return rgba
+
+
 def sketch(
     image: np.ndarray,
     *,

@@ -36,6 +36,7 @@ class Result:
     image: np.ndarray | None  # full resolution; None while only a preview exists
     pyramid: Pyramid
     info: backend.RunInfo | None
+    opaque: np.ndarray | None = None  # a U-Net sketch on paper: "transparent" re-composes it without a re-run
 
 
 def load_source(item: Path | np.ndarray, name: str, *, state) -> Source:
@@ -69,9 +70,27 @@ def load_pair(source: Path, output: Path, mode: str, *, state) -> tuple[Source, 
 
 
 def run_mode(image: np.ndarray, opts: backend.ProcessOptions, *, state) -> Result:
+    if opts.mode == "sketch":  # keep the lines on paper too, so the background can change without a re-run
+        from dataclasses import replace
+
+        from anisketch_desktop.core.pipeline import recompose_sketch
+
+        opaque, info = backend.process(image, replace(opts, transparent=False), progress=state.progress,
+                                       cancel=state.cancelled)
+        out = recompose_sketch(opaque, opts.transparent)
+        state.check()
+        return Result(opts.mode, out, build_pyramid(out), info, opaque)
     out, info = backend.process(image, opts, progress=state.progress, cancel=state.cancelled)
     state.check()
     return Result(opts.mode, out, build_pyramid(out), info)
+
+
+def recompose(result: Result, transparent: bool, *, state) -> Result:
+    from anisketch_desktop.core.pipeline import recompose_sketch
+
+    out = recompose_sketch(result.opaque, transparent)
+    state.check()
+    return Result(result.mode, out, build_pyramid(out), result.info, result.opaque)
 
 
 def run_preview(source: Source, values: dict, transparent: bool, speck_size: int, *, state) -> Result:
@@ -194,6 +213,13 @@ class ImageSession(QObject):
         self.result = None
         self.result_changed.emit(None)
 
+    def set_transparent(self, transparent: bool) -> bool:
+        """Re-compose a U-Net sketch on the other background (off the GUI thread); False if it needs a run."""
+        if self.result is None or self.result.opaque is None or self.source is None:
+            return False
+        self._previewer.submit(("recompose", id(self.source)), recompose, self.result, transparent)
+        return True
+
     # ------------------------------------------------------------------ XDoG preview
     def request_preview(self, values: dict, transparent: bool, speck_size: int) -> None:
         """Debounced: the preview renders ``PREVIEW_DELAY_MS`` after the last change."""
@@ -209,6 +235,11 @@ class ImageSession(QObject):
         self._previewer.submit(id(self.source), run_preview, self.source, *self._preview_args)
 
     def _on_preview_done(self, tag, result: Result) -> None:
+        if isinstance(tag, tuple):  # a re-composed U-Net sketch
+            if self.source is not None and tag[1] == id(self.source) and self.result is not None:
+                self.result = result
+                self.result_changed.emit(result)
+            return
         if self._preview_wanted and self.source is not None and tag == id(self.source):
             self.result = result
             self.result_changed.emit(result)

@@ -31,6 +31,7 @@ OPEN_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;Al
 SAVE_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff);;BMP (*.bmp)"
 
 
+PENDING_TEXT = {"save": "saving", "save_as": "Save As", "copy": "copying"}
 TORCH_PRELOAD_MS = 1500  # after the window is up and painted; 0 or less: never
 
 
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(QIcon(str(paths.resource_path("icons", "anisketch.png"))))
         self.setAcceptDrops(True)
         self._device_note_shown = False
+        self._pending: str | None = None  # Save / Save As / Copy asked for while the full picture renders
         self._wizard = None
 
         self.canvas = CompareView(self)
@@ -117,6 +119,8 @@ class MainWindow(QMainWindow):
         s.busy_changed.connect(self._on_busy)
         s.failed.connect(lambda title, reason: dialogs.show_error(self, title, reason))
         s.run_finished.connect(self._on_run_finished)
+        s.run_finished.connect(self._do_pending)
+        s.source_changed.connect(lambda *_: setattr(self, "_pending", None))
         s.auto_finished.connect(lambda values: o.xdog_panel.set_params(values, notify=True))
         s.auto_progress.connect(lambda f: o.xdog_panel.set_auto_running(f >= 0, max(f, 0.0)))
         o.mode_changed.connect(self._on_mode_changed)
@@ -240,6 +244,8 @@ class MainWindow(QMainWindow):
     def _on_line_options_changed(self) -> None:
         if self.options.mode() == "xdog":
             self._request_preview()
+        elif self.options.mode() == "sketch":  # the lines are kept: only the background changes
+            self.session.set_transparent(self.options.transparent_check.isChecked())
 
     def _on_mode_changed(self, mode: str) -> None:
         result = self.session.result
@@ -265,6 +271,8 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_busy(self, text: str) -> None:
+        if not text and not self.session.is_running():
+            self._pending = None  # the render was cancelled or failed: forget the save it was for
         self.canvas.set_busy_text(text)
         self._update_actions()
 
@@ -301,14 +309,25 @@ class MainWindow(QMainWindow):
         self.options.run_button.setEnabled(self.session.source is not None)
 
     # ------------------------------------------------------------------ results
-    def _result_or_run(self) -> bool:
-        """True when a full-resolution result exists; otherwise start the run and say so."""
+    def _result_or_run(self, then: str) -> bool:
+        """True when a full-resolution result exists; otherwise render it and do ``then`` (an action name:
+        "save", "save_as", "copy") once it is there — the request is kept, not lost."""
         if self.session.result is not None and self.session.result.image is not None:
             return True
         if self.session.source is not None:
+            self._pending = then
             self.run_current()
-            self.statusBar().showMessage("Rendering at full size first; save again when it is done", 6000)
+            if self.session.is_running():
+                self.canvas.setFocus()  # keys typed meanwhile must not land in an option
+                self.statusBar().showMessage(f"Rendering at full size, then {PENDING_TEXT[then]}…")
+            else:
+                self._pending = None
         return False
+
+    def _do_pending(self, result) -> None:
+        pending, self._pending = self._pending, None
+        if pending and result.image is not None:
+            {"save": self.save, "save_as": self.save_as, "copy": self.copy_result}[pending]()
 
     def default_save_path(self) -> Path:
         source, result = self.session.source, self.session.result
@@ -317,7 +336,7 @@ class MainWindow(QMainWindow):
         return backend.output_path(src, Path(src.name), out.folder, out.template, result.mode)
 
     def save(self) -> None:
-        if not self._result_or_run():
+        if not self._result_or_run("save"):
             return
         try:
             target = self.default_save_path()
@@ -325,13 +344,16 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "Cannot save", str(exc))
             return
         if target.exists():
-            answer = QMessageBox.question(self, "Replace file?", f"{target} exists. Replace it?")
+            answer = QMessageBox.question(
+                self, "Replace file?", f"{target} exists. Replace it?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+            )
             if answer != QMessageBox.StandardButton.Yes:
                 return
         self._write(target, overwrite=True)
 
     def save_as(self) -> None:
-        if not self._result_or_run():
+        if not self._result_or_run("save_as"):
             return
         start = str(self.default_save_path())
         name, _ = QFileDialog.getSaveFileName(self, "Save result as", start, SAVE_FILTER)
@@ -348,7 +370,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {target}", 8000)
 
     def copy_result(self) -> None:
-        if self._result_or_run():
+        if self._result_or_run("copy"):
             QGuiApplication.clipboard().setImage(to_qimage(self.session.result.image))
             self.statusBar().showMessage("Result copied to the clipboard", 4000)
 

@@ -44,8 +44,9 @@ def canvas_colors(theme: str) -> dict[str, QColor]:
         }
     return {
         "background": QColor("#161a20"),
-        "check_a": QColor("#3a3f47"),
-        "check_b": QColor("#2c3038"),
+        # transparent results sit on a light checkerboard in both themes: black lines must stay visible
+        "check_a": QColor("#ffffff"),
+        "check_b": QColor("#d9dce0"),
         "text": QColor("#8b95a5"),
         "accent": QColor("#4aa3ff"),
     }
