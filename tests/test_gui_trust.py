@@ -248,3 +248,61 @@ def test_save_as_and_copy_on_a_preview_render_then_finish_the_request(qtbot, tmp
     qtbot.waitUntil(lambda: not QApplication.clipboard().image().isNull(), timeout=20000)
     copied = from_qimage(QApplication.clipboard().image())[..., 0]
     np.testing.assert_array_equal(copied, expected)
+
+
+def test_mode_shortcuts_are_in_the_menu_and_the_options_fit_at_1280x800(qtbot):
+    w = _window(qtbot)
+    w.resize(1280, 800)
+    qtbot.wait(50)
+    scroll = w.options.findChild(QScrollArea)
+    for i, mode in enumerate(("sketch", "xdog", "colorize", "style")):
+        action = w.actions[f"mode_{mode}"]
+        assert action.shortcut().toString() == f"Alt+{i + 1}"
+        action.trigger()
+        assert w.options.mode() == mode and action.isChecked()
+        qtbot.wait(20)
+        assert scroll.verticalScrollBar().maximum() == 0, mode  # the whole panel shows
+
+
+def test_keyboard_moves_the_split_and_pans(qtbot, tmp_path):
+    w = _window(qtbot)
+    _open(w, qtbot, imageio.save_image(tmp_path / "pic.png", _picture(400, 600)))
+    canvas = w.canvas
+    canvas.setFocus()
+    split = canvas.split()
+    qtbot.keyClick(canvas, Qt.Key.Key_BracketRight)
+    assert canvas.split() == pytest.approx(split + 0.05)
+    qtbot.keyClick(canvas, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert canvas.split() == pytest.approx(split)
+    canvas.set_view(2.0, QPointF(300, 200))
+    qtbot.keyClick(canvas, Qt.Key.Key_Right)
+    qtbot.keyClick(canvas, Qt.Key.Key_Down)
+    assert canvas.center().x() > 300 and canvas.center().y() > 200
+
+
+def test_dark_theme_marks_focus_and_keeps_queue_percentages_readable(qtbot, tmp_path):
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QStyleFactory
+
+    from anisketch_desktop.gui.queue_model import Job
+    from anisketch_desktop.gui.theme import apply_theme
+
+    app = QApplication.instance()
+    sheet, palette, style, prop = app.styleSheet(), QPalette(app.palette()), app.style().name(), \
+        app.property("anisketch_theme")
+    apply_theme(app, "dark")
+    try:
+        assert ":focus" in app.styleSheet() and 'modeButton="true"]:checked' in app.styleSheet()
+        w = _window(qtbot)
+        w.queue.model.add_jobs([Job(tmp_path / "a.png", tmp_path.joinpath("a.png").relative_to(tmp_path),
+                                    w.options.process_options())])
+        qtbot.wait(50)
+        table = w.queue.table
+        rect = table.visualRect(w.queue.model.index(0, 2))
+        cell = from_qimage(table.viewport().grab(rect).toImage())[..., :3].astype(int)
+        assert cell.max(axis=2).max() > 170  # the "0%" shows in light text on the dark bar
+    finally:
+        app.setStyleSheet(sheet)
+        app.setStyle(QStyleFactory.create(style))
+        app.setPalette(palette)
+        app.setProperty("anisketch_theme", prop)

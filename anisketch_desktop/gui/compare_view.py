@@ -391,7 +391,32 @@ class CompareView(QWidget):
             self.set_show_original(True)
             event.accept()
             return
+        if self._before and self._keyboard_view(event.key(), event.modifiers()):
+            event.accept()
+            return
         super().keyPressEvent(event)
+
+    def _keyboard_view(self, key, modifiers) -> bool:
+        """Arrows pan (a tenth of the view, Ctrl: a step of the pixel grid); [ and ] or Shift+Left/Right move
+        the split line. Returns whether the key was used."""
+        shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+        split_keys = {Qt.Key.Key_BracketLeft: -1, Qt.Key.Key_BracketRight: 1}
+        if shift:
+            split_keys.update({Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1})
+        if key in split_keys:
+            self.set_split(self._split + 0.05 * split_keys[key])
+            return True
+        arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
+                  Qt.Key.Key_Down: (0, 1)}
+        if key not in arrows:
+            return False
+        dx, dy = arrows[key]
+        step = 1.0 if modifiers & Qt.KeyboardModifier.ControlModifier else 0.1 * self.width() / self._scale
+        self._center += QPointF(dx * step, dy * step)
+        self._fit = False
+        self.view_changed.emit()
+        self.update()
+        return True
 
     def keyReleaseEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

@@ -32,6 +32,7 @@ SAVE_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.ti
 
 
 PENDING_TEXT = {"save": "saving", "save_as": "Save As", "copy": "copying"}
+QUEUE_DOCK_HEIGHT = 190
 TORCH_PRELOAD_MS = 1500  # after the window is up and painted; 0 or less: never
 
 
@@ -435,6 +436,8 @@ class MainWindow(QMainWindow):
             self.resize(1280, 800)
         if not s.window_state.isEmpty():
             self.restoreState(s.window_state)
+        else:  # first start: a compact queue leaves the options panel room to show whole at 1280x800
+            self.resizeDocks([self.queue_dock], [QUEUE_DOCK_HEIGHT], Qt.Orientation.Vertical)
         self.canvas.set_layout_mode(s.compare_layout if s.compare_layout in ("split", "side") else "split")
         self.actions["side_by_side"].setChecked(self.canvas.layout_mode() == "side")
         app = QApplication.instance()

@@ -119,8 +119,8 @@ def build_menus(w: MainWindow) -> dict[str, QAction]:
     view.addActions([a["fit"], a["actual"], a["zoom_in"], a["zoom_out"]])
     view.addSeparator()
     view.addAction(a["side_by_side"])
-    hint = view.addAction("Hold Space: show the original")
-    hint.setEnabled(False)
+    for text in ("Hold Space: show the original", "Arrows: pan   [ / ]: move the split (canvas focused)"):
+        view.addAction(text).setEnabled(False)
     view.addSeparator()
     theme_menu = view.addMenu("&Theme")
     group = QActionGroup(w)
@@ -138,6 +138,18 @@ def build_menus(w: MainWindow) -> dict[str, QAction]:
 
     process = bar.addMenu("&Process")
     process.addActions([a["run"], a["cancel"]])
+    process.addSeparator()
+    modes = process.addMenu("&Mode")  # the mode shortcuts, where they can be seen
+    mode_group = QActionGroup(w)
+    for i, (key, button) in enumerate(w.options.mode_buttons.items()):
+        act = modes.addAction(button.text())
+        act.setCheckable(True)
+        act.setShortcut(f"Alt+{i + 1}")
+        act.setChecked(button.isChecked())
+        act.triggered.connect(lambda checked=False, k=key: w.options.set_mode(k))
+        button.toggled.connect(act.setChecked)
+        mode_group.addAction(act)
+        a[f"mode_{key}"] = act
     process.addSeparator()
     process.addActions([a["enqueue"], a["start_queue"], a["pause_queue"], a["cancel_queue"]])
 

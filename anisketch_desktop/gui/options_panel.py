@@ -55,9 +55,9 @@ class OptionsPanel(QWidget):
         for i, (key, text) in enumerate(MODES.items()):
             button = QPushButton(text)
             button.setCheckable(True)
-            button.setToolTip(f"{MODE_TIPS[key]} (Alt+{i + 1})")
-            button.setShortcut(f"Alt+{i + 1}")
+            button.setToolTip(f"{MODE_TIPS[key]} (Alt+{i + 1}, Process ▸ Mode)")
             button.setObjectName(f"mode_{key}")
+            button.setProperty("modeButton", True)  # the theme marks the selected one in the accent colour
             self.mode_group.addButton(button, i)
             self.mode_buttons[key] = button
             grid.addWidget(button, i // 2, i % 2)
@@ -94,7 +94,7 @@ class OptionsPanel(QWidget):
         form.addRow(self.transparent_check)
         form.addRow("Remove specks:", self.speck_spin)
 
-        device_box = QGroupBox("Device")
+        self.device_box = device_box = QGroupBox("Device")
         row = QHBoxLayout(device_box)
         self.device_combo = QComboBox()
         for key, text in DEVICES.items():
@@ -223,9 +223,11 @@ class OptionsPanel(QWidget):
     def _sync_visibility(self) -> None:
         mode = self.mode()
         self.xdog_panel.setVisible(mode == "xdog")
-        self.sketch_model_combo.setEnabled(mode in ("sketch", "style"))
-        self.color_model_combo.setEnabled(mode in ("colorize", "style"))
-        self.flats_check.setEnabled(mode in ("colorize", "style"))
+        form = self.models_box.layout()  # only the rows this mode uses: the panel fits without scrolling
+        form.setRowVisible(self.sketch_model_combo, mode in ("sketch", "style"))
+        form.setRowVisible(self.color_model_combo, mode in ("colorize", "style"))
+        form.setRowVisible(self.flats_check, mode in ("colorize", "style"))
         self.models_box.setVisible(mode != "xdog")
+        self.device_box.setVisible(mode != "xdog")  # XDoG always runs on the CPU
         self.lines_box.setVisible(mode in ("sketch", "xdog", "style"))
         self.transparent_check.setEnabled(mode in ("sketch", "xdog"))

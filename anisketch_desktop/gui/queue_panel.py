@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QRect, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -44,6 +44,9 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.text, bar.textVisible = f"{int(value)}%", True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
         bar.state = option.state | QStyle.StateFlag.State_Horizontal
+        bar.palette = QPalette(option.palette)  # the percentage in the row's own text colour: readable in
+        for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.HighlightedText):
+            bar.palette.setColor(role, option.palette.color(QPalette.ColorRole.Text))  # both themes
         style = option.widget.style() if option.widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
 
@@ -97,11 +100,13 @@ class QueuePanel(QWidget):
         self.open_button.clicked.connect(self.open_output_folder)
         self.template_edit = QLineEdit()
         self.template_edit.setToolTip(TEMPLATE_TIP)
-        self.template_edit.setMaximumWidth(220)
+        self.template_edit.setMinimumWidth(self.template_edit.fontMetrics().horizontalAdvance(
+            "{stem}_{mode}_{model}.png") + 16)  # the usual templates show whole
         self.exists_combo = QComboBox()
         for key, text in backend.IF_EXISTS.items():
             self.exists_combo.addItem(text, key)
         self.exists_combo.setToolTip("What to do when the output file already exists")
+        self.exists_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         top = QHBoxLayout()
         top.addWidget(QLabel("Output:"))
         top.addWidget(self.folder_edit, 1)

@@ -20,12 +20,24 @@ def apply_theme(app: QApplication, name: str) -> str:
         import qdarkstyle
 
         app.setPalette(_light_palette)
-        app.setStyleSheet(qdarkstyle.load_stylesheet(qt_api="pyside6"))
+        app.setStyleSheet(qdarkstyle.load_stylesheet(qt_api="pyside6") + extra_stylesheet(name))
     else:
-        app.setStyleSheet("")
+        app.setStyleSheet(extra_stylesheet(name))
         app.setPalette(_light_palette)
     app.setProperty("anisketch_theme", name)
     return name
+
+
+def extra_stylesheet(theme: str) -> str:
+    """What both themes add: a selected mode stands out, and every Tab stop shows a focus ring."""
+    accent = canvas_colors(theme)["accent"].name()
+    return f"""
+QPushButton[modeButton="true"]:checked {{ background: {accent}; color: white; font-weight: bold;
+    border: 1px solid {accent}; }}
+QPushButton:focus, QToolButton:focus, QComboBox:focus, QAbstractSpinBox:focus, QLineEdit:focus,
+QTableView:focus, QSlider:focus {{ border: 1px solid {accent}; }}
+QCheckBox:focus, QRadioButton:focus {{ border: 1px solid {accent}; border-radius: 3px; }}
+"""
 
 
 def current_theme(app: QApplication) -> str:
