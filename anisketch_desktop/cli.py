@@ -33,6 +33,9 @@ EPILOG = """examples:
   anisketch xdog photo.png -o out/ --auto            XDoG with parameters tuned for this picture
   anisketch xdog photo.png -o out/ --preset pencil   a named XDoG preset (see: anisketch presets)
   anisketch sketch photo.png -o out/ --transparent   lines on a transparent background (Krita, CSP)
+  anisketch sketch photo.png -o out/ --line-weight 1 --threshold 0.8   bolder, crisp black ink
+  anisketch sketch photo.png -o out/ --format svg    vector line art -> out/photo_sketch.svg
+  anisketch sketch photo.png -o out/ --tint          lines in the picture's colours
   anisketch colorize lines.png -o out/               line art -> colour
   anisketch style photo.png -o out/                  sketch, then colorize
 """
@@ -111,6 +114,10 @@ def options_from_args(args) -> Options:
         template=args.name,
         if_exists="overwrite" if args.overwrite else "skip",
         max_pixels=args.max_pixels,
+        line_weight=getattr(args, "line_weight", 0),
+        threshold=getattr(args, "threshold", 0.0),
+        tint=getattr(args, "tint", False),
+        format=getattr(args, "format", "png"),
     )
 
 
@@ -258,6 +265,42 @@ def _add_xdog_options(p):
     g.add_argument("--phi", type=float, help="threshold softness: higher = crisper, more binary lines")
 
 
+def _line_weight(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not -2 <= value <= 2:
+        raise argparse.ArgumentTypeError(f"must be a whole number from -2 (thinnest) to 2 (boldest), not {text!r}")
+    return value
+
+
+def _unit(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}")
+    return value
+
+
+def _add_line_options(p):
+    g = p.add_argument_group("lines (applied after the network)")
+    g.add_argument("--line-weight", type=_line_weight, default=0, metavar="N",
+                   help="thinner (-2, -1) or bolder (1, 2) lines; 0 = as drawn (default)")
+    g.add_argument("--threshold", type=_unit, default=0.0, metavar="T",
+                   help="0 keeps soft gray pencil lines (default); up to 1 = crisp black-and-white ink")
+    g.add_argument("--tint", action="store_true",
+                   help="lines in colour (色トレス): each line takes a dark shade of the picture's colours beside it")
+
+
+def _add_format_option(p):
+    p.add_argument("--format", choices=["png", "svg"], default="png",
+                   help="png (default) or svg: the lines traced into filled vector paths (<stem>_sketch.svg) "
+                        "for Inkscape / Illustrator / Krita")
+
+
 # one adder per option group of modes.OPTION_GROUPS (test_application checks that none is missing)
 OPTION_FLAGS = {
     "transparent": _add_transparent_option,
@@ -265,6 +308,8 @@ OPTION_FLAGS = {
     "flats": _add_flats_option,
     "device": _add_device_options,
     "xdog": _add_xdog_options,
+    "lines": _add_line_options,
+    "format": _add_format_option,
 }
 
 

@@ -157,3 +157,59 @@ def test_models_lists_unique_names_that_model_accepts(pictures, tmp_path, capsys
     assert np.array_equal(read_image(by_name), read_image(out / "by_path" / "a_sketch-tiny_sketch.png"))
     assert main(["sketch", str(pictures / "a.png"), "-o", str(out / "x"), "-q", "--model", "no_such"]) == 1
     assert "No model named 'no_such'" in capsys.readouterr().err
+
+
+def test_line_weight_and_threshold_change_the_ink(pictures, tmp_path):
+    inks, mids = {}, {}
+    for weight in (-2, 0, 2):
+        out = tmp_path / f"w{weight}"
+        assert main(["xdog", str(pictures / "a.png"), "-o", str(out), "--line-weight", str(weight), "-q"]) == 0
+        inks[weight] = read_image(out / "a_sketch-xdog.png").astype(int)
+    assert np.all(inks[2] <= inks[0]) and np.all(inks[0] <= inks[-2])  # more weight never gives less ink
+    assert (inks[2] < 128).sum() > (inks[0] < 128).sum() > (inks[-2] < 128).sum()
+    for t in ("0", "0.9"):
+        out = tmp_path / f"t{t}"
+        assert main(["xdog", str(pictures / "a.png"), "-o", str(out), "--threshold", t, "--sigma", "1.2",
+                     "--phi", "2", "-q"]) == 0
+        img = read_image(out / "a_sketch-xdog.png")
+        mids[t] = int(((img > 25) & (img < 230)).sum())
+    assert mids["0.9"] < mids["0"] / 2
+
+
+def test_bad_line_controls_are_usage_errors(pictures, tmp_path, capsys):
+    for flags in (["--line-weight", "3"], ["--line-weight", "1.5"], ["--threshold", "2"]):
+        with pytest.raises(SystemExit) as exc:
+            main(["xdog", str(pictures / "a.png"), "-o", str(tmp_path / "o"), *flags])
+        assert exc.value.code == 2
+    assert "from -2 (thinnest) to 2 (boldest)" in capsys.readouterr().err
+
+
+def test_svg_format_writes_filled_paths(pictures, tmp_path, tiny_sketch_model):
+    from lxml import etree
+
+    out = tmp_path / "out"
+    assert main(["xdog", str(pictures / "a.png"), "-o", str(out), "--format", "svg", "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a_sketch-xdog.svg"]
+    root = etree.parse(str(out / "a_sketch-xdog.svg")).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.tag == f"{ns}svg" and (root.get("width"), root.get("height")) == ("128", "96")
+    assert root.findall(f"{ns}path") and all(p.get("fill") for p in root.findall(f"{ns}path"))
+    before = (out / "a_sketch-xdog.svg").read_bytes()
+    assert main(["xdog", str(pictures / "a.png"), "-o", str(out), "--format", "svg", "--tint", "--name",
+                 "{stem}_sketch-xdog", "-q"]) == 0  # exists: skipped, not replaced
+    assert (out / "a_sketch-xdog.svg").read_bytes() == before
+    assert main(["sketch", str(pictures / "a.png"), "-o", str(out), "--model", str(tiny_sketch_model),
+                 "--format", "svg", "--tint", "--name", "{stem}_{mode}", "-q"]) == 0
+    etree.parse(str(out / "a_sketch.svg"))
+    with pytest.raises(SystemExit) as exc:  # colour pictures are not traced: no such flag
+        main(["colorize", str(pictures / "a.png"), "-o", str(out), "--format", "svg"])
+    assert exc.value.code == 2
+
+
+def test_tint_gives_coloured_lines(pictures, tmp_path):
+    out = tmp_path / "out"
+    assert main(["xdog", str(pictures / "a.png"), "-o", str(out), "--tint", "-q"]) == 0
+    img = read_image(out / "a_sketch-xdog.png")
+    assert img.ndim == 3 and img.shape[2] == 3
+    ink = img.min(axis=2) < 200
+    assert ink.any() and (np.ptp(img[ink].astype(int), axis=1) > 15).mean() > 0.3  # not gray

@@ -108,7 +108,7 @@ def run_job(
     out, info = process(source, options, progress, cancel)
     if cancel is not None and cancel():
         raise Cancelled("Cancelled")
-    get_mode(options.mode).output_kind.write(target, out, options.if_exists == "overwrite")
+    get_mode(options.mode).output_kind_for(options).write(target, out, options.if_exists == "overwrite")
     return JobOutcome(target, False, info)
 
 

@@ -27,8 +27,10 @@ Cancel = Callable[[], bool] | None
 #   specks       Options.speck_size                       (--specks; "Remove specks")
 #   flats        Options.flats                            (--flats/--no-flats; "Flat colours")
 #   device       Options.device, Options.tile             (--device --tile; the Device box)
+#   lines        Options.line_weight / threshold / tint   (--line-weight --threshold --tint; "Lines" controls)
+#   format       Options.format: png or svg               (--format; File > Export SVG...)
 # Models are not a group: ``Mode.tasks`` says which ones a mode loads.
-OPTION_GROUPS = ("xdog", "transparent", "specks", "flats", "device")
+OPTION_GROUPS = ("xdog", "transparent", "specks", "flats", "device", "lines", "format")
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,13 @@ def _image_kind() -> OutputKind:
     return OutputKind("image", WRITABLE_SUFFIXES, _write_image)
 
 
-OUTPUT_KINDS: dict[str, OutputKind] = {"image": _image_kind()}
+def _write_svg(path: Path, svg: str, overwrite: bool) -> None:
+    from anisketch_desktop.core import imageio
+
+    imageio.save_file(path, svg.encode("utf-8"), overwrite=overwrite)
+
+
+OUTPUT_KINDS: dict[str, OutputKind] = {"image": _image_kind(), "svg": OutputKind("svg", (".svg",), _write_svg)}
 
 
 @dataclass(frozen=True)
@@ -77,21 +85,36 @@ class Mode:
     def output_kind(self) -> OutputKind:
         return OUTPUT_KINDS[self.output]
 
+    def output_kind_for(self, options: Options) -> OutputKind:
+        """The output kind with ``options``: SVG where the mode can trace its result and it is asked for."""
+        if "format" in self.options and options.format == "svg":
+            return OUTPUT_KINDS["svg"]
+        return self.output_kind
+
 
 # --------------------------------------------------------------------------------------------- run functions
-def _run_sketch(image, opts: Options, engines: dict, progress: Progress, cancel: Cancel) -> np.ndarray:
+def draw_lines(image, opts: Options, engines: dict, progress: Progress = None, cancel: Cancel = None):
+    """The slow step of the sketch modes: the engine's line art (float, 1 = paper), before any line control.
+
+    The window keeps it per picture and reruns only :func:`finish_lines` when a line control moves."""
     from anisketch_desktop.core import pipeline
 
-    return pipeline.sketch(image, model=engines["sketch"], transparent=opts.transparent,
-                           speck_size=opts.speck_size, progress=progress, cancel=cancel)
+    if opts.mode == "xdog":
+        return pipeline.sketch_lines(image, engine="xdog", xdog_params=opts.xdog_params(), auto=opts.xdog_auto,
+                                     progress=progress, cancel=cancel)
+    return pipeline.sketch_lines(image, model=engines["sketch"], progress=progress, cancel=cancel)
 
 
-def _run_xdog(image, opts: Options, engines: dict, progress: Progress, cancel: Cancel) -> np.ndarray:
+def finish_lines(gray: np.ndarray, image, opts: Options):
+    """The sketch modes' result from :func:`draw_lines`: specks, line controls, then a picture or SVG text."""
     from anisketch_desktop.core import pipeline
 
-    return pipeline.sketch(image, engine="xdog", xdog_params=opts.xdog_params(), auto=opts.xdog_auto,
-                           transparent=opts.transparent, speck_size=opts.speck_size,
-                           progress=progress, cancel=cancel)
+    finish = pipeline.finish_sketch_svg if opts.format == "svg" else pipeline.finish_sketch
+    return finish(gray, image, lines=opts.line_options(), transparent=opts.transparent, speck_size=opts.speck_size)
+
+
+def _run_sketch(image, opts: Options, engines: dict, progress: Progress, cancel: Cancel):
+    return finish_lines(draw_lines(image, opts, engines, progress, cancel), image, opts)
 
 
 def _run_colorize(image, opts: Options, engines: dict, progress: Progress, cancel: Cancel) -> np.ndarray:
@@ -104,21 +127,23 @@ def _run_style(image, opts: Options, engines: dict, progress: Progress, cancel: 
     from anisketch_desktop.core import pipeline
 
     return pipeline.style(image, sketch_model=engines["sketch"], color_model=engines["colorize"],
-                          flats=opts.flats, speck_size=opts.speck_size, progress=progress, cancel=cancel)
+                          flats=opts.flats, speck_size=opts.speck_size, lines=opts.line_options(),
+                          progress=progress, cancel=cancel)
 
 
 MODES: dict[str, Mode] = {
     mode.key: mode
     for mode in (
         Mode("sketch", "Sketch (U-Net)", "Clean line art from the U-Net model", "sketch", ("sketch",),
-             frozenset({"transparent", "specks", "device"}), _run_sketch, engine="unet"),
+             frozenset({"transparent", "specks", "device", "lines", "format"}), _run_sketch, engine="unet"),
         Mode("xdog", "Sketch (XDoG)", "Line art from the XDoG filter, tuned live (no neural network)",
-             "sketch", (), frozenset({"xdog", "transparent", "specks"}), _run_xdog, engine="xdog",
+             "sketch", (), frozenset({"xdog", "transparent", "specks", "lines", "format"}), _run_sketch,
+             engine="xdog",
              also_in="sketch"),
         Mode("colorize", "Colorize", "Colour line art with the colorize model", "color", ("colorize",),
              frozenset({"flats", "device"}), _run_colorize),
         Mode("style", "Style", "Sketch the picture, then colorize the sketch", "style", ("sketch", "colorize"),
-             frozenset({"specks", "flats", "device"}), _run_style),
+             frozenset({"specks", "flats", "device", "lines"}), _run_style),
     )
 }
 

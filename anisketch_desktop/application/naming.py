@@ -129,6 +129,10 @@ def settings_tag(options: Options) -> str:
         used["specks"] = options.speck_size
     if "flats" in mode.options:
         used["flats"] = options.flats
+    if "lines" in mode.options and not options.line_options().is_default:
+        used["lines"] = options.line_options().to_dict()
+    if "format" in mode.options and options.format != "png":
+        used["format"] = options.format
     return hashlib.sha1(json.dumps(used, sort_keys=True).encode()).hexdigest()[:6]
 
 
@@ -147,7 +151,7 @@ def output_name(rel: Path, options: Options, stem: str | None = None) -> str:
         "settings": settings_tag(options) if "{settings}" in options.template else "",
     }
     name = options.template.format(**fields)
-    kind = mode.output_kind
+    kind = mode.output_kind_for(options)
     suffix = Path(name).suffix.lower()
     if suffix not in kind.suffixes:
         name = (name[: -len(suffix)] if suffix in _ALL_SUFFIXES else name) + kind.default_suffix

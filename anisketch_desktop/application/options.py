@@ -17,6 +17,7 @@ from anisketch_desktop.core.imageio import DEFAULT_MAX_PIXELS
 IF_EXISTS = {"skip": "Skip it", "overwrite": "Overwrite it", "rename": "Add a number"}
 MAX_SPECK_SIZE = 100_000
 MIN_TILE = 32
+FORMATS = ("png", "svg")
 
 
 @dataclass
@@ -34,6 +35,10 @@ class Options:
     template: str = DEFAULT_TEMPLATE  # output file name, see naming.py
     if_exists: str = "skip"  # a key of IF_EXISTS
     max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs
+    line_weight: int = 0  # sketch: -2 thinnest .. +2 boldest lines
+    threshold: float = 0.0  # sketch: 0 soft gray lines .. 1 crisp black-and-white ink
+    tint: bool = False  # sketch: lines in the picture's colours (色トレス)
+    format: str = "png"  # sketch: "png" (the template's picture format) or "svg" (traced filled paths)
 
     def model(self, task: str) -> str:
         return self.models.get(task, "")
@@ -44,6 +49,12 @@ class Options:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def line_options(self):
+        """The ``core.lineops.LineOptions`` of these options (``AniSketchError`` for values out of range)."""
+        from anisketch_desktop.core.lineops import LineOptions
+
+        return LineOptions(weight=self.line_weight, threshold=self.threshold, tint=self.tint)
 
     def xdog_params(self):
         """The ``XDoGParams`` these options ask for (``InvalidOptionError`` for bad values or presets)."""
@@ -72,6 +83,15 @@ class Options:
                 raise InvalidOptionError(f"Unknown device {self.device!r}; use {', '.join(DEVICES)} or cuda:N")
             if not (self.tile == 0 or MIN_TILE <= self.tile):
                 raise InvalidOptionError(f"The tile size must be at least {MIN_TILE} pixels (or 0), not {self.tile}")
+        if "lines" in mode.options:
+            if not (isinstance(self.line_weight, int) and -2 <= self.line_weight <= 2):
+                raise InvalidOptionError(f"The line weight must be a whole number from -2 to 2, not {self.line_weight}")
+            if not 0.0 <= float(self.threshold) <= 1.0:
+                raise InvalidOptionError(f"The line threshold must be from 0 to 1, not {self.threshold}")
+        if self.format not in FORMATS:
+            raise InvalidOptionError(f"Unknown output format {self.format!r}; use {' or '.join(FORMATS)}")
+        if self.format != "png" and "format" not in mode.options:
+            raise InvalidOptionError(f"{mode.label} writes pictures only; {self.format.upper()} is for line art")
         if self.if_exists not in IF_EXISTS:
             raise InvalidOptionError(f"Unknown if-exists policy {self.if_exists!r}; use {', '.join(IF_EXISTS)}")
         if not (isinstance(self.max_pixels, int) and self.max_pixels > 0):

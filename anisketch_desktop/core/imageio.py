@@ -307,6 +307,19 @@ def save_image(
     return path
 
 
+def save_file(path: str | os.PathLike, payload: bytes, *, overwrite: bool = False) -> Path:
+    """Write ``payload`` (e.g. an SVG document) to ``path`` atomically, with the rules of :func:`save_image`."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists (pass overwrite to replace it)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImageWriteError(f"cannot create the folder {path.parent}: {exc.strerror or exc}") from None
+    _write_atomic(path, payload, overwrite)
+    return path
+
+
 def _encode(image: np.ndarray, fmt: str, quality: int, name: str) -> bytes:
     if image.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"save_image takes uint8 or uint16 arrays, not {image.dtype} (convert with to_uint8)")

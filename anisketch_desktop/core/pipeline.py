@@ -87,16 +87,26 @@ def _xdog_params(xdog_params):
     return xdog_params
 
 
-def _compose_sketch(gray: np.ndarray, alpha: np.ndarray | None, transparent: bool) -> np.ndarray:
-    """uint8 output of a float sketch (1 = paper): gray, RGBA keeping ``alpha``, or ink-as-alpha."""
+def _compose_sketch(
+    gray: np.ndarray, alpha: np.ndarray | None, transparent: bool, colour: np.ndarray | None = None
+) -> np.ndarray:
+    """uint8 output of a float sketch (1 = paper): gray, RGBA keeping ``alpha``, or ink-as-alpha.
+
+    ``colour`` (float RGB, same size): the lines' colour (tinted line art); the output is then RGB(A).
+    """
     gray = np.clip(gray, 0.0, 1.0)
     if transparent:
         ink = 1.0 - gray
         if alpha is not None:
             ink *= alpha
         rgba = np.zeros(gray.shape + (4,), dtype=np.float32)
+        if colour is not None:
+            rgba[..., :3] = colour
         rgba[..., 3] = ink
         return _uint8(rgba)
+    if colour is not None:
+        rgb = 1.0 - (1.0 - gray)[..., None] * (1.0 - colour)
+        return _uint8(rgb if alpha is None else np.dstack([rgb, alpha]))
     if alpha is None:
         return _uint8(gray)
     return _uint8(np.dstack([gray, gray, gray, alpha]))
@@ -119,7 +129,7 @@ def recompose_sketch(opaque: np.ndarray, transparent: bool) -> np.ndarray:
     return rgba
 
 
-def sketch(
+def sketch_lines(
     image: np.ndarray,
     *,
     engine: str = "unet",
@@ -127,18 +137,13 @@ def sketch(
     device: str = "auto",
     xdog_params=None,
     auto: bool = False,
-    transparent: bool = False,
-    speck_size: int = 0,
     tile: int | None = 1024,
     progress: Progress = None,
     cancel: Cancel = None,
 ) -> np.ndarray:
-    """Line art of ``image``: uint8 ``HxW`` (``HxWx4`` if the input has alpha or ``transparent``).
+    """The engine's own line art of ``image``: ``HxW float32``, 1 = paper, before any line control.
 
-    ``engine`` "unet" uses ``model`` (None: the installed default; a path; or an ``InferenceEngine``);
-    "xdog" uses ``xdog_params`` (``XDoGParams``, a preset name, or None for the defaults) or, with ``auto``,
-    parameters tuned for this picture. ``speck_size`` removes ink specks up to that many pixels.
-    ``transparent`` gives black lines whose alpha is the ink darkness (paper fully transparent).
+    This is the slow step; keep its result to try line controls with :func:`finish_sketch`.
     """
     if engine not in ENGINES:
         raise AniSketchError(f"Unknown sketch engine {engine!r}; use one of: {', '.join(ENGINES)}")
@@ -149,17 +154,100 @@ def sketch(
             params, _score = xdog.auto_tune(image, progress=_sub_progress(progress, 0.0, 0.9), cancel=cancel)
         else:
             params = _xdog_params(xdog_params)
-        gray = xdog.xdog(image, params, speck_size=speck_size)
+        gray = xdog.xdog(image, params)
         if progress is not None:
             progress(1.0)
-    else:
-        eng = _engine_for(model, "sketch", device, tile)
+        return gray
+    eng = _engine_for(model, "sketch", device, tile)
+    rgb, _ = _float_rgb(image)
+    gray = eng.run(rgb, progress=progress, cancel=cancel)[..., 0]
+    del rgb
+    return np.ascontiguousarray(gray, dtype=np.float32)
+
+
+def _finished(gray, image, lines, speck_size) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(gray after specks and line controls, the lines' colour or None)``."""
+    from anisketch_desktop.core import lineops, xdog
+
+    lines = lines or lineops.LineOptions()
+    if speck_size > 0:
+        gray = xdog.remove_specks(gray, speck_size)
+    gray = lineops.apply(gray, lines)
+    colour = None
+    if lines.tint:
         rgb, _ = _float_rgb(image)
-        gray = eng.run(rgb, progress=progress, cancel=cancel)[..., 0]
-        del rgb
-        if speck_size > 0:
-            gray = xdog.remove_specks(gray, speck_size)
-    return _compose_sketch(gray, _alpha(image), transparent)
+        if rgb.shape[:2] != gray.shape:
+            import cv2
+
+            rgb = cv2.resize(rgb, gray.shape[::-1], interpolation=cv2.INTER_AREA)
+        colour = lineops.line_colours(gray, rgb)
+    return gray, colour
+
+
+def finish_sketch(
+    gray: np.ndarray,
+    image: np.ndarray,
+    *,
+    lines=None,
+    transparent: bool = False,
+    speck_size: int = 0,
+) -> np.ndarray:
+    """The uint8 sketch from the engine's line art ``gray`` of ``image``: specks, line controls, output form.
+
+    ``lines`` is a ``core.lineops.LineOptions`` (None: the defaults). Cheap next to the network: the GUI
+    reruns only this when a line control moves, so its preview is the saved file.
+    """
+    gray, colour = _finished(gray, image, lines, speck_size)
+    return _compose_sketch(gray, _alpha(image), transparent, colour)
+
+
+def finish_sketch_svg(
+    gray: np.ndarray,
+    image: np.ndarray,
+    *,
+    lines=None,
+    transparent: bool = False,
+    speck_size: int = 0,
+) -> str:
+    """Like :func:`finish_sketch`, traced into an SVG document of filled paths (``core.vector``)."""
+    from anisketch_desktop.core import vector
+
+    gray, colour = _finished(gray, image, lines, speck_size)
+    ink = 1.0 - np.clip(gray, 0.0, 1.0)
+    alpha = _alpha(image)
+    if alpha is not None:
+        ink *= alpha
+    return vector.trace(ink, colour, background=not transparent)
+
+
+def sketch(
+    image: np.ndarray,
+    *,
+    engine: str = "unet",
+    model=None,
+    device: str = "auto",
+    xdog_params=None,
+    auto: bool = False,
+    transparent: bool = False,
+    speck_size: int = 0,
+    lines=None,
+    tile: int | None = 1024,
+    progress: Progress = None,
+    cancel: Cancel = None,
+) -> np.ndarray:
+    """Line art of ``image``: uint8 ``HxW`` (``HxWx4`` if the input has alpha or ``transparent``).
+
+    ``engine`` "unet" uses ``model`` (None: the installed default; a path; or an ``InferenceEngine``);
+    "xdog" uses ``xdog_params`` (``XDoGParams``, a preset name, or None for the defaults) or, with ``auto``,
+    parameters tuned for this picture. ``speck_size`` removes ink specks up to that many pixels.
+    ``transparent`` gives black lines whose alpha is the ink darkness (paper fully transparent).
+    ``lines`` (``core.lineops.LineOptions``): line weight, threshold and tint; a tint makes the output RGB(A).
+    """
+    gray = sketch_lines(
+        image, engine=engine, model=model, device=device, xdog_params=xdog_params, auto=auto, tile=tile,
+        progress=progress, cancel=cancel,
+    )
+    return finish_sketch(gray, image, lines=lines, transparent=transparent, speck_size=speck_size)
 
 
 def colorize(
@@ -216,7 +304,11 @@ def style(
 ) -> np.ndarray:
     """Re-draw a picture in the models' style: ``colorize(sketch(image))``; uint8 RGB (RGBA keeps alpha)."""
     sketch_kw.pop("transparent", None)  # the colorizer needs lines on paper
-    lines = sketch(
+    if sketch_kw.get("lines") is not None and sketch_kw["lines"].tint:  # ... in ink: it grays colour anyway
+        import dataclasses
+
+        sketch_kw["lines"] = dataclasses.replace(sketch_kw["lines"], tint=False)
+    drawn = sketch(
         image,
         engine=engine,
         model=sketch_model,
@@ -227,6 +319,6 @@ def style(
         **sketch_kw,
     )
     return colorize(
-        lines, model=color_model, device=device, tile=tile, flats=flats,
+        drawn, model=color_model, device=device, tile=tile, flats=flats,
         progress=_sub_progress(progress, 0.5, 1.0), cancel=cancel,
     )
