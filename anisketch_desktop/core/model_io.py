@@ -1,4 +1,5 @@
-"""Model files: safetensors weights with the ``UNetConfig`` (and a model card summary) in the metadata.
+"""Model files: safetensors weights with the network's config (and a model card summary) in the metadata, and
+the architecture's key (``core.architectures``; absent = U-Net).
 
 Only safetensors is accepted; pickled checkpoints (``.pt``/``.pth``/``.ckpt``) are refused, never loaded.
 """
@@ -10,6 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
+from anisketch_desktop.core.architectures import ARCH_KEY, architecture, key_of
 from anisketch_desktop.core.errors import ModelLoadError
 
 CONFIG_KEY = "anisketch_config"
@@ -31,7 +33,8 @@ def new_temp_file(path: Path) -> Path:
 
 
 def save_model(model, path: str | Path, metadata: dict[str, str] | None = None, half: bool = True) -> Path:
-    """Write ``model`` (a ``UNet``) atomically as safetensors; fp16 by default (half the size, same output)."""
+    """Write ``model`` (a registered architecture, e.g. ``UNet``) atomically as safetensors; fp16 by default
+    (half the size, same output)."""
     import torch
     from safetensors.torch import save
 
@@ -39,6 +42,7 @@ def save_model(model, path: str | Path, metadata: dict[str, str] | None = None, 
     meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
     meta[CONFIG_KEY] = model.config.to_json()
     meta[FORMAT_KEY] = FORMAT_VERSION
+    meta[ARCH_KEY] = key_of(model)
     tensors = {}
     for name, tensor in model.state_dict().items():
         tensor = tensor.detach().to("cpu").contiguous()
@@ -78,18 +82,17 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
 
 def load_model(path: str | Path, device="cpu"):
-    """Rebuild the ``UNet`` stored in ``path`` on ``device`` in eval mode; returns ``(model, metadata)``."""
+    """Rebuild the network stored in ``path`` on ``device`` in eval mode; returns ``(model, metadata)``."""
     import torch
     from safetensors.torch import load_file
 
-    from anisketch_desktop.core.unet_model import UNet, UNetConfig
-
     meta = read_metadata(path)
+    arch = architecture(meta.get(ARCH_KEY), Path(path).name)
     try:
-        config = UNetConfig.from_json(meta[CONFIG_KEY])
+        config = arch.config_type().from_json(meta[CONFIG_KEY])
     except (ValueError, TypeError) as exc:
         raise ModelLoadError(f"{Path(path).name}: unreadable model config ({exc})") from exc
-    model = UNet(config)
+    model = arch.model_type()(config)
     state = load_file(str(path), device="cpu")
     expected = model.state_dict()
     state = {k: v.to(expected[k].dtype) if k in expected else v for k, v in state.items()}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anisketch_desktop import paths
+from anisketch_desktop.core.architectures import ARCH_KEY, architecture
 from anisketch_desktop.core.errors import ModelLoadError
 from anisketch_desktop.core.model_io import CONFIG_KEY, read_metadata
 
@@ -46,6 +47,7 @@ def read_info(path: str | Path, shipped: bool = False) -> ModelInfo:
     """``ModelInfo`` from a model file's metadata (``ModelLoadError`` if it is not an AniSketch model)."""
     path = Path(path)
     meta = read_metadata(path)
+    architecture(meta.get(ARCH_KEY), path.name)  # a model of an unknown architecture is not listed
     try:
         task = json.loads(meta[CONFIG_KEY])["task"]
     except (ValueError, KeyError, TypeError) as exc:
