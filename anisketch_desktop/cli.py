@@ -203,6 +203,8 @@ def run_models(args) -> int:
     for info in found:  # NAME is what --model takes
         origin = "shipped" if info.shipped else "yours"
         print(f"{info.task:<9} {info.name:<{name_width}}  {info.label:<{label_width}}  {origin:<8} {info.path}")
+    for path, reason in models.skipped_models():
+        print(f"skipped {path}: {reason}", file=sys.stderr)
     return 0
 
 

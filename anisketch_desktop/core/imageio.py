@@ -2,18 +2,23 @@
 
 Arrays follow the project convention: ``uint8`` (``uint16`` for 16-bit files), shape ``HxW`` (gray), ``HxWx3``
 (RGB) or ``HxWx4`` (RGBA). Reading checks the pixel count from the header before decoding, applies the EXIF
-orientation and turns every failure into an :class:`ImageReadError` naming the file. Writing goes to a
+orientation, converts pictures with an embedded colour profile (8-bit RGB/RGBA) to sRGB, and turns every
+failure into an :class:`ImageReadError` naming the file. Only regular files (or links to one) are read, and
+only when their size fits the limits (a device, a pipe or a 3 GB junk file is refused before a byte is read).
+Writing goes to a
 temporary file in the target folder that is then renamed, and never replaces an existing file unless asked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import secrets
 import stat
 import warnings
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -28,6 +33,7 @@ from anisketch_desktop.core.errors import (
 )
 
 DEFAULT_MAX_PIXELS = 100_000_000
+_FILE_SLACK = 64 * 2**20  # beyond 8 bytes per pixel (16-bit RGBA uncompressed): metadata, previews
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 )
@@ -58,17 +64,55 @@ _DECODE_ERRORS = (
 def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file; see :func:`decode_image` for the result. Non-ASCII paths work on every platform."""
     path = Path(path)
+    data = read_file(path, max_bytes=max_file_bytes(max_pixels))
+    return decode_image(data, max_pixels=max_pixels, name=path.name)
+
+
+def max_file_bytes(max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+    """The largest picture file read for a pixel limit: 8 bytes a pixel (16-bit RGBA, uncompressed) + 64 MB."""
+    return int(max_pixels) * 8 + _FILE_SLACK
+
+
+def read_file(path: str | os.PathLike, *, max_bytes: int | None = None) -> bytes:
+    """The bytes of a picture file, refusing what is not a regular file (a device such as ``/dev/zero``, a
+    pipe, a socket -- links are followed) and files over ``max_bytes`` before reading them."""
+    path = Path(path)
+    max_bytes = max_file_bytes() if max_bytes is None else max_bytes
     try:
-        data = path.read_bytes()
+        info = os.stat(path)
+        _check_file(path, info, max_bytes)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            _check_file(path, os.fstat(handle.fileno()), max_bytes)  # the file opened is the file checked
+            data = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise ImageReadError(f"{path.name}: no such file ({path})") from None
-    except IsADirectoryError:
-        raise ImageReadError(f"{path.name} is a folder, not an image file") from None
     except PermissionError:
         raise ImageReadError(f"{path.name}: permission denied") from None
     except OSError as exc:
         raise ImageReadError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
-    return decode_image(data, max_pixels=max_pixels, name=path.name)
+    if len(data) > max_bytes:
+        raise ImageTooLargeError(f"{path.name} is larger than {_size(max_bytes)}, the limit for a picture file")
+    return data
+
+
+def _check_file(path: Path, info: os.stat_result, max_bytes: int) -> None:
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        raise ImageReadError(f"{path.name} is a folder, not an image file")
+    if not stat.S_ISREG(mode):
+        kind = ("a pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
+        raise ImageReadError(f"{path.name} is {kind}, not a regular image file; skipped")
+    if info.st_size > max_bytes:
+        raise ImageTooLargeError(
+            f"{path.name} is {_size(info.st_size)}; a picture file may be at most {_size(max_bytes)} "
+            "(raise --max-pixels for larger pictures)"
+        )
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "image") -> np.ndarray:
@@ -108,7 +152,8 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str
                 array = _decode_16bit_colour(data, name)
                 return np.ascontiguousarray(_orient(array, _exif_orientation(im)))
             im.load()
-            im = _exif_transpose(im)
+            icc = im.info.get("icc_profile")
+            im = _to_srgb(_exif_transpose(im), icc)
             return np.ascontiguousarray(_pil_to_array(im, name))
         except MemoryError:
             raise ImageReadError(f"{name}: not enough memory to decode {width}x{height} pixels") from None
@@ -165,6 +210,28 @@ def _decode_16bit_colour(data: bytes, name: str) -> np.ndarray:
         raise ImageReadError(f"{name}: the file is corrupt or truncated")
     code = cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
     return cv2.cvtColor(array, code)
+
+
+def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    """``im`` converted from its embedded colour profile to sRGB (8-bit RGB/RGBA; other modes as stored)."""
+    if not icc or im.mode not in ("RGB", "RGBA"):
+        return im
+    transform = _srgb_transform(bytes(icc), im.mode)
+    return im if transform is None else transform.apply(im)
+
+
+@lru_cache(maxsize=16)
+def _srgb_transform(icc: bytes, mode: str):
+    """A transform from the profile ``icc`` to sRGB, or None when it is sRGB already or cannot be used."""
+    from PIL import ImageCms
+
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in (ImageCms.getProfileDescription(profile) or "").lower().replace(" ", ""):
+            return None
+        return ImageCms.buildTransform(profile, ImageCms.createProfile("sRGB"), mode, mode)
+    except Exception:  # noqa: BLE001 - a broken profile keeps the pixels as stored rather than losing them
+        return None
 
 
 def _exif_orientation(im: Image.Image) -> int:
@@ -290,6 +357,7 @@ def save_image(
     :class:`ImageWriteError` for unknown suffixes and failed writes (no temporary file is left behind).
     """
     path = Path(path)
+    path = path.with_name(fit_name(path.name))  # too long for the file system: shortened, kept distinct
     fmt = _SAVE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ImageWriteError(
@@ -376,8 +444,26 @@ def _encode_cv2_16(image: np.ndarray, fmt: str, name: str) -> bytes:
     return buffer.tobytes()
 
 
+NAME_MAX = 255  # bytes in one file name (Linux, macOS; Windows counts UTF-16 units, which is no stricter)
+
+
+def fit_name(name: str, limit: int = NAME_MAX) -> str:
+    """``name`` if it fits in ``limit`` UTF-8 bytes, else its stem cut (at a character boundary) and marked
+    with ``~`` and 8 hex digits of a hash of the whole name, so two long names stay two names."""
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix) > 16:
+        stem, suffix = name, ""
+    suffix = "." + suffix if suffix else ""
+    digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    room = limit - len(suffix.encode("utf-8")) - 9
+    cut = stem.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore")
+    return f"{cut}~{digest}{suffix}"
+
+
 def _write_atomic(path: Path, payload: bytes, overwrite: bool) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(fit_name(f".{path.name}", NAME_MAX - 13) + f".{secrets.token_hex(4)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(tmp, flags, 0o666)  # the umask applies, as for any new file
@@ -438,6 +524,8 @@ def iter_image_files(inputs: Iterable[str | os.PathLike], recursive: bool = Fals
             candidates = [(root / rel, rel) for rel in entries]
         elif root.is_file():
             candidates = [(root, Path(root.name))] if root.suffix.lower() in SUPPORTED_SUFFIXES else []
+        elif root.exists():  # a pipe, a device, a socket: listed, then refused with a reason when read
+            candidates = [(root, Path(root.name))]
         else:
             raise ImageReadError(f"{root}: no such file or folder")
         for file, rel in candidates:

@@ -11,7 +11,6 @@ Only the safetensors header is read (no torch import), so listing is cheap enoug
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 from anisketch_desktop import paths
 from anisketch_desktop.core.architectures import ARCH_KEY, architecture
 from anisketch_desktop.core.errors import ModelLoadError
-from anisketch_desktop.core.model_io import CONFIG_KEY, read_metadata
+from anisketch_desktop.core.model_io import read_config, read_metadata
 
 log = logging.getLogger(__name__)
 TASKS = ("sketch", "colorize")
@@ -47,9 +46,9 @@ def read_info(path: str | Path, shipped: bool = False) -> ModelInfo:
     """``ModelInfo`` from a model file's metadata (``ModelLoadError`` if it is not an AniSketch model)."""
     path = Path(path)
     meta = read_metadata(path)
-    architecture(meta.get(ARCH_KEY), path.name)  # a model of an unknown architecture is not listed
+    arch = architecture(meta.get(ARCH_KEY), path.name)  # a model of an unknown architecture is not listed
     try:
-        task = json.loads(meta[CONFIG_KEY])["task"]
+        task = read_config(meta, path.name, arch.key)["task"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelLoadError(f"{path.name}: unreadable model config ({exc})") from exc
     title = meta.get("name") or path.stem
@@ -58,17 +57,37 @@ def read_info(path: str | Path, shipped: bool = False) -> ModelInfo:
                      title=title, label=title)
 
 
-def _scan(folder: Path, shipped: bool) -> list[ModelInfo]:
+def _scan(folder: Path, shipped: bool, problems: list[tuple[Path, str]] | None = None) -> list[ModelInfo]:
+    """The models of ``folder``, newest first; a file that cannot be listed is skipped, logged and named in
+    ``problems`` -- one broken file never hides the others."""
     if not folder.is_dir():
         return []
     found = []
-    files = sorted(folder.glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
+    files = sorted(folder.glob("*.safetensors"), key=_mtime, reverse=True)
     for path in files:  # newest first
         try:
             found.append(read_info(path, shipped))
-        except ModelLoadError as exc:
-            log.warning("skipping %s: %s", path, exc)
+        except Exception as exc:  # noqa: BLE001 - ModelLoadError, and anything a hostile file provokes
+            reason = str(exc) if isinstance(exc, ModelLoadError) else f"{path.name}: {type(exc).__name__}"
+            log.warning("skipping model %s: %s", path, reason)
+            if problems is not None:
+                problems.append((path, reason))
     return found
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # a dangling link: listed last, then skipped with its reason
+        return 0.0
+
+
+def skipped_models() -> list[tuple[Path, str]]:
+    """``(file, reason)`` for every ``.safetensors`` file in the model folders that is not listed."""
+    problems: list[tuple[Path, str]] = []
+    _scan(paths.resource_path("models"), True, problems)
+    _scan(paths.user_models_dir(), False, problems)
+    return problems
 
 
 def list_models(task: str | None = None) -> list[ModelInfo]:

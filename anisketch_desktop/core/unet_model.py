@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from anisketch_desktop.core import color
+from anisketch_desktop.core.model_io import config_problem
 from anisketch_desktop.core.unet_parts import DoubleConv, Down, OutConv, Up
 
 TASKS = ("sketch", "colorize")
@@ -48,6 +49,9 @@ class UNetConfig:
             raise ValueError("depth, base_channels and unshuffle must be positive")
         if self.min_megapixels < 0:
             raise ValueError("min_megapixels must be >= 0")
+        problem = config_problem(asdict(self))  # the bounds a model file is held to (untrusted input)
+        if problem:
+            raise ValueError(problem)
 
     @property
     def multiple(self) -> int:

@@ -41,7 +41,7 @@ def import_folder(dataset_dir: str | Path, folder: str | Path, recursive: bool =
             if cancel and cancel():
                 raise Cancelled("Import cancelled; the pictures copied so far are kept.")
             try:
-                data = path.read_bytes()
+                data = imageio.read_file(path)  # regular files within the size limit only
                 md5 = hashlib.md5(data).hexdigest()
                 if store.known_md5(md5):
                     report.duplicates += 1

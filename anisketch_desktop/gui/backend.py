@@ -158,14 +158,18 @@ def output_path(source: Path, rel: Path | None, out_dir: str | Path | None, temp
     if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
         name += ".png"
     folder = Path(out_dir) / rel.parent if out_dir else source.parent
-    return folder / name
+    from anisketch_desktop.core.imageio import fit_name
+
+    return folder / fit_name(name)
 
 
 def numbered(path: Path) -> Path:
     """``path``, or ``stem (2).png``, ``stem (3).png``… — the first that does not exist."""
+    from anisketch_desktop.core.imageio import fit_name
+
     candidate, n = path, 2
     while candidate.exists():
-        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
+        candidate = path.with_name(fit_name(f"{path.stem} ({n}){path.suffix}"))
         n += 1
     return candidate
 
@@ -190,7 +194,7 @@ def run_job(
     out, info = process(image, opts, progress, cancel)
     if cancel is not None and cancel():
         raise Cancelled("Cancelled")
-    imageio.save_image(target, out, overwrite=if_exists == "overwrite")
+    target = imageio.save_image(target, out, overwrite=if_exists == "overwrite")
     return JobOutcome(target, False, info)
 
 
