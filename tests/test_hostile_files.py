@@ -92,9 +92,9 @@ def test_a_batch_with_a_device_a_pipe_and_junk_does_the_rest(tmp_path, capsys):
     code = finishes(lambda: main(["xdog", str(folder), "-o", str(tmp_path / "out"), "-q"]), 20)
     err = capsys.readouterr().err
     assert code == 1 and time.monotonic() - started < 20
-    assert (tmp_path / "out" / "good_sketch.png").is_file()
     assert "zero.png is a device" in err and "pipe.png is a pipe" in err and "junk.png is 3.0 GB" in err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good_sketch.png"]
+    written = list((tmp_path / "out").iterdir())
+    assert [p.name[:11] for p in written] == ["good_sketch"] and imageio.read_image(written[0]).shape == (32, 40)
     report = finishes(lambda: import_folder(tmp_path / "ds", folder), 20)
     assert report.added == 1 and sorted(p.name for p, _ in report.failed) == ["junk.png", "pipe.png", "zero.png"]
 

@@ -19,7 +19,6 @@ from anisketch_desktop.application.modes import MODES, Mode, get_mode, model_pat
 from anisketch_desktop.application.naming import output_name, output_path
 from anisketch_desktop.application.options import Options
 from anisketch_desktop.core.errors import AniSketchError, Cancelled
-from anisketch_desktop.core.imageio import fit_name
 
 Progress = Callable[[float], None] | None
 Cancel = Callable[[], bool] | None
@@ -89,6 +88,8 @@ def process(
 
 def numbered(path: Path) -> Path:
     """``path``, or ``stem (2).png``, ``stem (3).png``… — the first that does not exist."""
+    from anisketch_desktop.core.imageio import fit_name
+
     candidate, n = path, 2
     while candidate.exists():
         candidate = path.with_name(fit_name(f"{path.stem} ({n}){path.suffix}"))

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 
 from anisketch_desktop.application.modes import OUTPUT_KINDS, Mode, get_mode, model_path
 from anisketch_desktop.core.errors import InvalidOptionError, ModelLoadError
-from anisketch_desktop.core.imageio import fit_name
 
 if TYPE_CHECKING:
     from anisketch_desktop.application.options import Options
@@ -156,6 +155,8 @@ def output_name(rel: Path, options: Options, stem: str | None = None) -> str:
     suffix = Path(name).suffix.lower()
     if suffix not in kind.suffixes:
         name = (name[: -len(suffix)] if suffix in _ALL_SUFFIXES else name) + kind.default_suffix
+    from anisketch_desktop.core.imageio import fit_name
+
     return fit_name(name)  # too long for the file system (a 240-character stem): shortened, kept distinct
 
 
