@@ -194,34 +194,41 @@ def point_radius(shape: tuple[int, int]) -> float:
     return max(1.0, POINT_RADIUS_1MP * math.sqrt(shape[0] * shape[1] / 1e6))
 
 
-def rasterize(hints: Hints, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """``(hint_rgb float32 HxWx3 in [0, 1], hint_mask float32 HxW in {0, 1})``: strokes as polylines of their
-    width, then points as small discs; later hints overwrite earlier ones."""
+def hint_colors(hints: Hints) -> np.ndarray:
+    """uint8 ``(n + 1, 3)``: row ``k`` is the colour of hint id ``k`` of ``rasterize_ids`` (row 0 unused)."""
+    colors = [(0, 0, 0)] + [s.color for s in hints.strokes] + [p.color for p in hints.points]
+    return np.array(colors, np.uint8).reshape(-1, 3)
+
+
+def rasterize_ids(hints: Hints, shape: tuple[int, int]) -> np.ndarray:
+    """int32 ``HxW``: 0 where no hint is, else the id of the hint drawn there last — strokes get ids
+    ``1..len(strokes)`` in order, then points; strokes are polylines of their width, points small discs plus
+    the clicked pixel itself."""
     h, w = shape[:2]
-    rgb = np.zeros((h, w, 3), np.uint8)
-    mask = np.zeros((h, w), np.uint8)
+    ids = np.zeros((h, w), np.int32)
     shift = 4  # sub-pixel precision of OpenCV's drawing
     scale = 1 << shift
 
     def fix(x: float, y: float) -> tuple[int, int]:
         return (int(round(x * scale)), int(round(y * scale)))
 
-    for s in hints.strokes:
+    for k, s in enumerate(hints.strokes, start=1):
         pts = np.array([fix(x, y) for x, y in s.points], np.int32).reshape(-1, 1, 2)
-        thick = max(1, int(round(s.width)))
         if len(pts) == 1:
             radius = int(round(max(0.5, s.width / 2) * scale))
-            cv2.circle(rgb, tuple(pts[0, 0]), radius, s.color, -1, cv2.LINE_8, shift)
-            cv2.circle(mask, tuple(pts[0, 0]), radius, 1, -1, cv2.LINE_8, shift)
+            cv2.circle(ids, tuple(int(v) for v in pts[0, 0]), radius, k, -1, cv2.LINE_8, shift)
         else:
-            cv2.polylines(rgb, [pts], False, s.color, thick, cv2.LINE_8, shift)
-            cv2.polylines(mask, [pts], False, 1, thick, cv2.LINE_8, shift)
+            cv2.polylines(ids, [pts], False, k, max(1, int(round(s.width))), cv2.LINE_8, shift)
     radius = int(round(point_radius(shape) * scale))
-    for p in hints.points:
-        centre = fix(p.x, p.y)
-        cv2.circle(rgb, centre, radius, p.color, -1, cv2.LINE_8, shift)
-        cv2.circle(mask, centre, radius, 1, -1, cv2.LINE_8, shift)
-        xi, yi = min(int(p.x), w - 1), min(int(p.y), h - 1)  # the clicked pixel itself, always
-        rgb[yi, xi] = p.color
-        mask[yi, xi] = 1
-    return rgb.astype(np.float32) / 255.0, mask.astype(np.float32)
+    for k, p in enumerate(hints.points, start=len(hints.strokes) + 1):
+        cv2.circle(ids, fix(p.x, p.y), radius, k, -1, cv2.LINE_8, shift)
+        ids[min(int(p.y), h - 1), min(int(p.x), w - 1)] = k
+    return ids
+
+
+def rasterize(hints: Hints, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(hint_rgb float32 HxWx3 in [0, 1], hint_mask float32 HxW in {0, 1})``: strokes as polylines of their
+    width, then points as small discs; later hints overwrite earlier ones."""
+    ids = rasterize_ids(hints, shape)
+    rgb = (hint_colors(hints).astype(np.float32) / 255.0)[ids]
+    return rgb, (ids > 0).astype(np.float32)

@@ -250,6 +250,31 @@ def sketch(
     return finish_sketch(gray, image, lines=lines, transparent=transparent, speck_size=speck_size)
 
 
+def colorize_result(
+    image: np.ndarray,
+    *,
+    hints=None,
+    reference: np.ndarray | None = None,
+    model=None,
+    device: str = "auto",
+    flats: bool | None = None,
+    soft: bool = False,
+    progress: Progress = None,
+    cancel: Cancel = None,
+):
+    """Colour line art with the guided fill (``core.guided``): a ``ColorizeResult`` (picture, flats, lines,
+    shading). ``hints``: ``core.hints.Hints`` or None; ``reference``: a coloured picture whose palette the
+    proposal takes; ``flats`` False keeps the network's variation inside regions (None = flat)."""
+    from anisketch_desktop.core.guided import ColorizeSession
+
+    session = ColorizeSession(image, model=model, device=device, reference=reference)
+    session.prepare(progress=_sub_progress(progress, 0.0, 0.95), cancel=cancel)
+    result = session.render(hints, flat=flats is not False, soft=soft, cancel=cancel)
+    if progress is not None:
+        progress(1.0)
+    return result
+
+
 def colorize(
     image: np.ndarray,
     *,
@@ -257,36 +282,68 @@ def colorize(
     device: str = "auto",
     tile: int | None = 1024,
     flats: bool | None = None,
+    hints=None,
+    reference: np.ndarray | None = None,
+    soft: bool = False,
     progress: Progress = None,
     cancel: Cancel = None,
 ) -> np.ndarray:
     """Colour a sketch: uint8 ``HxWx3`` (``HxWx4`` keeping the input's alpha); colour inputs are grayed.
 
-    ``flats``: give every closed region of the drawing one colour (``core.flats``); None = the model's own
-    setting (``flat_fill`` in its config). Only models that paint a colour layer under the lines can do it.
+    Every closed region of the line art takes the colour of the hints in it, or else the network's proposal
+    (``colorize_result`` gives the layers too). ``flats`` False keeps the proposal's variation inside regions.
+    ``tile`` is kept for callers of the old signature (the proposal runs at a reduced working size).
     """
-    gray, alpha = _float_gray(image)
-    eng = _engine_for(model, "colorize", device, tile)
-    cfg = eng.config
-    if cfg.multiply_lines and (cfg.flat_fill if flats is None else flats):
-        from anisketch_desktop.core import flats as flat_colours
-        from anisketch_desktop.core.levels import normalize_levels
+    result = colorize_result(image, hints=hints, reference=reference, model=model, device=device, flats=flats,
+                             soft=soft, progress=progress, cancel=cancel)
+    return keep_alpha(result.rgb, image)
 
-        layer = eng.run(gray[..., None], layer=True, progress=_sub_progress(progress, 0.0, 0.95), cancel=cancel)
-        lines = normalize_levels(gray) if cfg.input_norm == "levels" else gray  # what the network saw
-        # the regions come from the normalised lines; the Multiply layer is the line art as drawn (validation:
-        # PSNR 11.32 -> 11.49 dB, SSIM 0.677 -> 0.680 against multiplying the normalised lines)
-        filled = flat_colours.flat_fill(layer, lines)
-        del layer, lines
-        rgb = flat_colours.multiply(filled, gray, out=filled)
-        if progress is not None:
-            progress(1.0)
-    else:
-        rgb = eng.run(gray[..., None], progress=progress, cancel=cancel)
-    del gray
-    if alpha is not None:
-        rgb = np.dstack([rgb, alpha])
-    return _uint8(rgb)
+
+def keep_alpha(rgb: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """``rgb`` with the alpha of the input ``image`` when it has one that outlines a picture; a line layer whose
+    ink is its alpha (one colour, transparent paper) gives an opaque picture instead."""
+    alpha = _alpha(image)
+    if alpha is None:
+        return rgb
+    colour = np.asarray(image)[..., :-1]
+    seen = colour[alpha > 0.5].astype(np.float32)
+    if np.issubdtype(colour.dtype, np.integer):
+        seen /= float(np.iinfo(colour.dtype).max)
+    if seen.size and np.ptp(seen, axis=0).max() <= 0.03:
+        return rgb  # ink as alpha: colouring fills the whole page
+    return np.dstack([rgb, _uint8(alpha)])
+
+
+def style_result(
+    image: np.ndarray,
+    *,
+    sketch_model=None,
+    device: str = "auto",
+    tile: int | None = 1024,
+    flats: bool | None = None,
+    progress: Progress = None,
+    cancel: Cancel = None,
+    **sketch_kw,
+):
+    """The style change as layers: the picture's line art (the sketch model), then every closed region filled
+    with the picture's own colour there (``ColorizeResult``; clean lines over flat colours, same size)."""
+    from anisketch_desktop.core.guided import ColorizeSession
+
+    sketch_kw.pop("transparent", None)  # the fill needs lines on paper
+    sketch_kw.pop("color_model", None)
+    if sketch_kw.get("lines") is not None and sketch_kw["lines"].tint:  # lines in ink: they multiply on
+        import dataclasses
+
+        sketch_kw["lines"] = dataclasses.replace(sketch_kw["lines"], tint=False)
+    drawn = sketch(image, model=sketch_model, device=device, tile=tile,
+                   progress=_sub_progress(progress, 0.0, 0.8), cancel=cancel, **sketch_kw)
+    rgb, _ = _float_rgb(image)
+    session = ColorizeSession(drawn, proposal=rgb)
+    session.prepare(cancel=cancel)
+    result = session.render(None, flat=flats is not False, cancel=cancel)
+    if progress is not None:
+        progress(1.0)
+    return result
 
 
 def style(
@@ -302,23 +359,10 @@ def style(
     cancel: Cancel = None,
     **sketch_kw,
 ) -> np.ndarray:
-    """Re-draw a picture in the models' style: ``colorize(sketch(image))``; uint8 RGB (RGBA keeps alpha)."""
-    sketch_kw.pop("transparent", None)  # the colorizer needs lines on paper
-    if sketch_kw.get("lines") is not None and sketch_kw["lines"].tint:  # ... in ink: it grays colour anyway
-        import dataclasses
-
-        sketch_kw["lines"] = dataclasses.replace(sketch_kw["lines"], tint=False)
-    drawn = sketch(
-        image,
-        engine=engine,
-        model=sketch_model,
-        device=device,
-        tile=tile,
-        progress=_sub_progress(progress, 0.0, 0.5),
-        cancel=cancel,
-        **sketch_kw,
-    )
-    return colorize(
-        drawn, model=color_model, device=device, tile=tile, flats=flats,
-        progress=_sub_progress(progress, 0.5, 1.0), cancel=cancel,
-    )
+    """Re-draw a picture as cel-shaded anime: clean line art over flat colours taken from the picture itself;
+    uint8 RGB (RGBA keeps alpha), the picture's size. ``color_model`` is accepted for old callers and unused
+    (the colours come from the picture, not from a network)."""
+    result = style_result(image, sketch_model=sketch_model, engine=engine, device=device, tile=tile,
+                          flats=flats, progress=progress, cancel=cancel, **sketch_kw)
+    alpha = _alpha(image)
+    return result.rgb if alpha is None else np.dstack([result.rgb, _uint8(alpha)])

@@ -1,0 +1,88 @@
+"""Where the colour proposal under the hint fill comes from: one small switch.
+
+The hint-conditioned network (``core.proposal.propose_colors``) when it is installed; until then (or for a
+model file that is not one) the shipped colorize U-Net's colour layer (``engine.run(layer=True)``), drawn at a
+reduced working size so that a drawing is prepared quickly, then scaled back.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+WORKING_MEGAPIXELS = 0.25  # the fallback network's working size (its colour layer is smooth; the fill is not)
+
+
+def hint_network() -> Callable | None:
+    """``core.proposal.propose_colors`` when that module exists, else None."""
+    try:
+        module = importlib.import_module("anisketch_desktop.core.proposal")
+    except ModuleNotFoundError as exc:
+        if exc.name != "anisketch_desktop.core.proposal":
+            raise
+        return None
+    return getattr(module, "propose_colors", None)
+
+
+def propose(lines: np.ndarray, hints=None, reference=None, model=None, device: str = "auto",
+            progress=None, cancel=None) -> tuple[np.ndarray, bool]:
+    """``(proposal float32 HxWx3 in [0, 1], follows_hints)`` for normalised line art ``lines`` (``HxW``)."""
+    network = hint_network()
+    if network is not None and not _for_fallback(model):
+        out = network(lines, hints=hints, reference=reference, model=model, device=device,
+                      progress=progress, cancel=cancel)
+        return np.asarray(out, np.float32), True
+    return colour_layer(lines, model=model, device=device, progress=progress, cancel=cancel), False
+
+
+def _for_fallback(model) -> bool:
+    """A model the fallback draws: a colorize U-Net of the old kind (line art only in, no hint channels), or a
+    model of another task (the fallback refuses it with a clear message)."""
+    if model is None:
+        return False
+    from anisketch_desktop.core import engine as engine_mod
+
+    if isinstance(model, engine_mod.InferenceEngine):
+        return model.config.task != "colorize" or model.config.in_channels == 1
+    import json
+
+    from anisketch_desktop.core.model_io import CONFIG_KEY, read_metadata
+
+    try:
+        config = json.loads(read_metadata(model)[CONFIG_KEY])
+    except Exception:  # not an AniSketch model: let the network's own loader say so
+        return False
+    return config.get("task") != "colorize" or int(config.get("in_channels", 1)) == 1
+
+
+def colour_layer(lines: np.ndarray, model=None, device: str = "auto", progress=None, cancel=None,
+                 megapixels: float = WORKING_MEGAPIXELS) -> np.ndarray:
+    """The colorize U-Net's colour layer (no lines multiplied on) at a working size of ``megapixels``."""
+    from anisketch_desktop.core import engine as engine_mod
+    from anisketch_desktop.core.models import default_model
+
+    if isinstance(model, engine_mod.InferenceEngine):
+        eng = model
+        if eng.min_megapixels > 0 and eng.config.task == "colorize":  # the same weights without the upscale
+            eng = engine_mod.get_engine(eng.path, str(eng.device), min_megapixels=0.0)
+    else:
+        from pathlib import Path
+
+        path = default_model("colorize") if model is None else Path(model)
+        eng = engine_mod.get_engine(path, device, min_megapixels=0.0)
+    if eng.config.task != "colorize":
+        from anisketch_desktop.core.errors import AniSketchError
+
+        raise AniSketchError(f"{eng.path.name} is a {eng.config.task} model; this needs a colorize model.")
+    h, w = lines.shape[:2]
+    scale = min(1.0, (megapixels * 1e6 / (h * w)) ** 0.5) if megapixels > 0 else 1.0
+    small = lines
+    if scale < 1.0:
+        small = cv2.resize(lines, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
+    layer = eng.run(small[..., None], layer=eng.config.multiply_lines, progress=progress, cancel=cancel)
+    if layer.shape[:2] != (h, w):
+        layer = cv2.resize(layer, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(layer, 0.0, 1.0).astype(np.float32, copy=False)
