@@ -36,8 +36,14 @@ EPILOG = """examples:
   anisketch sketch photo.png -o out/ --line-weight 1 --threshold 0.8   bolder, crisp black ink
   anisketch sketch photo.png -o out/ --format svg    vector line art -> out/photo_sketch.svg
   anisketch sketch photo.png -o out/ --tint          lines in the picture's colours
-  anisketch colorize lines.png -o out/               line art -> colour
-  anisketch style photo.png -o out/                  sketch, then colorize
+  anisketch colorize lines.png -o out/               line art -> colour (out/lines_color.png)
+  anisketch colorize lines.png -o out/ --hints lines.json --layers
+                                                     your colour hints; + out/lines_colorize.psd (layers)
+  anisketch colorize pages/ -o out/ --hints hints/ --reference page1.png
+                                                     hints/<stem>.json per page; page 1's palette
+  anisketch colorize lines.png -o out/ --write color,flats,lines
+                                                     + flat colours only, + lines on transparency
+  anisketch style photo.png -o out/                  clean lines over the picture's own flat colours
 """
 
 
@@ -118,6 +124,11 @@ def options_from_args(args) -> Options:
         threshold=getattr(args, "threshold", 0.0),
         tint=getattr(args, "tint", False),
         format=getattr(args, "format", "png"),
+        hints=getattr(args, "hints", None) or "",
+        reference=getattr(args, "reference", None) or "",
+        soft=getattr(args, "soft", False),
+        layers=getattr(args, "layers", False),
+        outputs=getattr(args, "write", ("color",)),
     )
 
 
@@ -138,6 +149,10 @@ def run_images(args) -> int:
         print("error: no images found in the given inputs" + ("" if args.recursive else
               " (use --recursive for sub-folders)"), file=sys.stderr)
         return 1
+    if options.hints and Path(options.hints).is_file() and len(files) > 1:
+        print(f"error: --hints {Path(options.hints).name} is one picture's hints, but {len(files)} pictures were "
+              "given; pass a folder of <stem>.json instead", file=sys.stderr)
+        return 2
     out_dir = Path(args.output)
     plan = plan_batch(files, out_dir, options)
     bar = ProgressBar(len(plan.jobs), enabled=not args.quiet)
@@ -152,7 +167,7 @@ def run_images(args) -> int:
         label = str(job.rel)
         try:
             outcome = run_job(job.source, job.target, options,
-                              lambda f, i=index, lab=label: bar.update(i, f, lab), None)
+                              lambda f, i=index, lab=label: bar.update(i, f, lab), None, rel=job.rel)
             if outcome.skipped:
                 summary.skipped.append(job.source)
                 bar.message(f"skipped {job.rel}: {job.target} exists (use --overwrite to replace it)")
@@ -243,8 +258,8 @@ def _add_device_options(p):
 
 def _add_flats_option(p):
     p.add_argument("--flats", action=argparse.BooleanOptionalAction, default=None,
-                   help="one flat colour per closed region of the line art (default: the model's setting; "
-                        "the shipped model uses flats)")
+                   help="one flat colour per closed region of the line art (default); --no-flats keeps the "
+                        "colours' variation inside each region")
 
 
 def _add_transparent_option(p):
@@ -303,6 +318,42 @@ def _add_format_option(p):
                         "for Inkscape / Illustrator / Krita")
 
 
+def _add_hints_options(p):
+    g = p.add_argument_group("colour hints")
+    g.add_argument("--hints", metavar="PATH",
+                   help="a JSON file of one picture's hints, or a folder of <stem>.json, one per picture; format: "
+                        '{"points": [{"x": 120, "y": 340, "color": "#e8b4a0"}], "strokes": [{"points": '
+                        '[[10, 12], [40, 15]], "color": "#334455", "width": 6}]} in the line picture\'s pixels '
+                        "(origin top-left). Every closed region takes the colour of the hints in it")
+    g.add_argument("--reference", metavar="REF",
+                   help="a coloured picture (e.g. the previous page) whose palette the colours are taken from")
+    g.add_argument("--soft", action="store_true",
+                   help="add the network's light and shade inside the flat regions (a shading layer)")
+
+
+def _output_kinds(text: str) -> tuple[str, ...]:
+    from anisketch_desktop.application.guided import OUTPUTS
+
+    kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    bad = [k for k in kinds if k not in OUTPUTS]
+    if bad or not kinds:
+        raise argparse.ArgumentTypeError(f"unknown output {', '.join(bad) or '(none)'}; use {', '.join(OUTPUTS)}")
+    return kinds
+
+
+def _add_layers_options(p):
+    from anisketch_desktop.application.guided import OUTPUTS
+
+    g = p.add_argument_group("outputs")
+    g.add_argument("--layers", action="store_true",
+                   help="also write a layered PSD next to the picture (<stem>_colorize.psd; style: "
+                        "<stem>_style.psd): layers lines (Multiply, transparent background), flats, shading")
+    g.add_argument("--write", default=("color",), metavar="KINDS", type=_output_kinds,
+                   help="pictures to write, comma-separated: " + "; ".join(f"{k} = {v}" for k, v in OUTPUTS.items())
+                        + " (named with {mode} = the kind: <stem>_color.png, <stem>_flats.png, <stem>_lines.png; "
+                        "default: color)")
+
+
 # one adder per option group of modes.OPTION_GROUPS (test_application checks that none is missing)
 OPTION_FLAGS = {
     "transparent": _add_transparent_option,
@@ -312,6 +363,8 @@ OPTION_FLAGS = {
     "xdog": _add_xdog_options,
     "lines": _add_line_options,
     "format": _add_format_option,
+    "hints": _add_hints_options,
+    "layers": _add_layers_options,
 }
 
 

@@ -36,7 +36,8 @@ def test_every_mode_is_a_cli_command_with_the_flags_of_its_options():
     commands = _subparsers(build_parser())
     assert set(OPTION_FLAGS) == set(OPTION_GROUPS)
     group_flags = {"xdog": "--sigma", "transparent": "--transparent", "specks": "--specks", "flats": "--flats",
-                   "device": "--device", "lines": "--line-weight", "format": "--format"}
+                   "device": "--device", "lines": "--line-weight", "format": "--format", "hints": "--hints",
+                   "layers": "--layers"}
     for key, mode in MODES.items():
         assert key in commands, f"mode {key} has no CLI command"
         flags = _flags(commands[key])

@@ -41,7 +41,7 @@ def test_hints_file_colours_the_regions_and_layers_write_a_psd(pages, tmp_path, 
     src, hints = pages
     out = tmp_path / "out"
     code = main(["colorize", str(src / "p1.png"), "-o", str(out), "--hints", str(hints / "p1.json"), "--layers",
-                 "--write", "color,flats,lines", "--model", str(tiny_flats_model), "-q"])
+                 "--write", "color,flats,lines", "--model", str(tiny_flats_model), "-q", "--name", "{stem}_{mode}"])
     assert code == 0
     color = read_image(out / "p1_color.png")
     assert color.shape == (120, 160, 3)
@@ -65,7 +65,7 @@ def test_hints_folder_bad_file_fails_that_picture_only(pages, tmp_path, tiny_fla
     src, hints = pages
     out = tmp_path / "out"
     code = main(["colorize", str(src), "-o", str(out), "--hints", str(hints), "--model", str(tiny_flats_model),
-                 "-q", "--layers"])
+                 "-q", "--layers", "--name", "{stem}_{mode}"])
     assert code == 1
     err = capsys.readouterr().err
     assert "p2.json: point 1 at (400, 60) is outside the 160x120 picture" in err
@@ -76,8 +76,9 @@ def test_hints_folder_bad_file_fails_that_picture_only(pages, tmp_path, tiny_fla
     # a picture without a hint file in the folder is coloured from the proposal alone
     (hints / "p2.json").unlink()
     assert main(["colorize", str(src / "p2.png"), "-o", str(out), "--hints", str(hints),
-                 "--model", str(tiny_flats_model), "-q"]) == 0
-    assert read_image(out / "p2_color.png").shape == (120, 160, 3)
+                 "--model", str(tiny_flats_model), "-q", "--write", "color,flats"]) == 0
+    assert read_image(out / "p2_color-tiny_flats.png").shape == (120, 160, 3)  # the default names: model variant
+    assert read_image(out / "p2_flats-tiny_flats.png").shape == (120, 160, 3)
 
 
 def test_bad_usage_is_refused_up_front(pages, tmp_path, tiny_flats_model, capsys):
@@ -85,7 +86,7 @@ def test_bad_usage_is_refused_up_front(pages, tmp_path, tiny_flats_model, capsys
     assert main(["colorize", str(src), "-o", str(tmp_path / "o"), "--hints", str(hints / "p1.json")]) == 2
     assert "one picture's hints" in capsys.readouterr().err
     assert main(["colorize", str(src), "-o", str(tmp_path / "o"), "--reference", str(tmp_path / "none.png")]) == 2
-    assert "--reference" in capsys.readouterr().err
+    assert "Reference" in (err := capsys.readouterr().err) and "none.png: no such file" in err
     with pytest.raises(SystemExit):
         main(["colorize", str(src), "-o", str(tmp_path / "o"), "--write", "color,shadows"])
     assert "unknown output shadows" in capsys.readouterr().err
@@ -104,7 +105,7 @@ def test_reference_palette_recolours(pages, tmp_path, tiny_flats_model):
     cv2.imwrite(str(tmp_path / "ref.png"), ref[..., ::-1])
     out = tmp_path / "out"
     assert main(["colorize", str(src / "p1.png"), "-o", str(out), "--reference", str(tmp_path / "ref.png"),
-                 "--model", str(tiny_flats_model), "-q", "--write", "flats"]) == 0
+                 "--model", str(tiny_flats_model), "-q", "--write", "flats", "--name", "{stem}_{mode}"]) == 0
     flats = read_image(out / "p1_flats.png").reshape(-1, 3).astype(int)
     palette = np.array([(20, 160, 40), (240, 200, 30)])
     near = np.abs(flats[:, None, :] - palette[None]).max(-1).min(1) <= 6
@@ -116,8 +117,8 @@ def test_style_cli_keeps_size_in_a_subprocess(tmp_path, tiny_sketch_model):
     cv2.rectangle(pic, (10, 10), (60, 80), (40, 50, 200), -1)
     cv2.imwrite(str(tmp_path / "pic.jpg"), pic)
     out = subprocess.run([sys.executable, "-m", "anisketch_desktop.cli", "style", str(tmp_path / "pic.jpg"), "-o",
-                          str(tmp_path / "out"), "--sketch-model", str(tiny_sketch_model), "--layers", "-q"],
+                          str(tmp_path / "out"), "--model", str(tiny_sketch_model), "--layers", "-q"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert read_image(tmp_path / "out" / "pic_style.png").shape == (90, 140, 3)
+    assert read_image(tmp_path / "out" / "pic_style-tiny_sketch.png").shape == (90, 140, 3)
     assert (tmp_path / "out" / "pic_style.psd").is_file()

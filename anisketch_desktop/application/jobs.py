@@ -98,10 +98,15 @@ def numbered(path: Path) -> Path:
 
 
 def run_job(
-    source: Path, target: Path, options: Options, progress: Progress = None, cancel: Cancel = None
+    source: Path, target: Path, options: Options, progress: Progress = None, cancel: Cancel = None,
+    rel: Path | None = None,
 ) -> JobOutcome:
     """Read ``source``, process it, write ``target`` atomically; an existing target is skipped, overwritten or
-    numbered as ``options.if_exists`` says."""
+    numbered as ``options.if_exists`` says. Colorize and style may write more files beside ``target``
+    (``application.guided``: flats, lines, a layered PSD); the outcome names the first."""
+    mode = get_mode(options.mode)
+    if "layers" in mode.options:
+        return _run_guided_job(source, target, options, progress, cancel, rel)
     if target.exists():
         if options.if_exists == "skip":
             return JobOutcome(target, True, None)
@@ -110,8 +115,32 @@ def run_job(
     out, info = process(source, options, progress, cancel)
     if cancel is not None and cancel():
         raise Cancelled("Cancelled")
-    get_mode(options.mode).output_kind_for(options).write(target, out, options.if_exists == "overwrite")
+    mode.output_kind_for(options).write(target, out, options.if_exists == "overwrite")
     return JobOutcome(target, False, info)
+
+
+def _run_guided_job(source, target, options, progress, cancel, rel) -> JobOutcome:
+    from anisketch_desktop.application import guided
+    from anisketch_desktop.core import imageio
+
+    options.validate()
+    paths = guided.output_paths(source, target, rel, options)
+    if any(p.exists() for p in paths.values()):
+        if options.if_exists == "skip":
+            return JobOutcome(next(p for p in paths.values() if p.exists()), True, None)
+        if options.if_exists == "rename":
+            paths = {kind: numbered(p) for kind, p in paths.items()}
+    image = imageio.read_image(source, max_pixels=options.max_pixels)
+    start = time.perf_counter()
+    mode = get_mode(options.mode)
+    engines = load_engines(mode, options)
+    result = guided.result_of(image, options, engines, progress, cancel, source=Path(source))
+    if cancel is not None and cancel():
+        raise Cancelled("Cancelled")
+    written = guided.write_outputs(paths, result, image, options.if_exists == "overwrite")
+    used = engines[mode.tasks[-1]]
+    info = RunInfo(describe_device(used.device), used.device_note, time.perf_counter() - start)
+    return JobOutcome(written[0], False, info)
 
 
 # --------------------------------------------------------------------------------------------- batches
@@ -185,7 +214,8 @@ def plan_batch(files: Iterable[tuple[Path, Path]], out_dir: str | Path | None, o
     return plan
 
 
-_OUTPUT_STEM = re.compile("_(?:" + "|".join(sorted({re.escape(m.suffix) for m in MODES.values()})) + ")(?=-|$)")
+_OUTPUT_STEM = re.compile("_(?:" + "|".join(sorted({re.escape(m.suffix) for m in MODES.values()}
+                                                   | {"flats", "lines"})) + ")(?=-|$)")  # + guided outputs
 
 
 def own_outputs(files: list[tuple[Path, Path]], out_dir: str | Path | None) -> set[str]:

@@ -29,8 +29,10 @@ Cancel = Callable[[], bool] | None
 #   device       Options.device, Options.tile             (--device --tile; the Device box)
 #   lines        Options.line_weight / threshold / tint   (--line-weight --threshold --tint; "Lines" controls)
 #   format       Options.format: png or svg               (--format; File > Export SVG...)
+#   hints        Options.hints / hint_data / reference / soft   (--hints --reference --soft; the hint tool)
+#   layers       Options.outputs / layers                 (--write --layers; File > Export Layers...)
 # Models are not a group: ``Mode.tasks`` says which ones a mode loads.
-OPTION_GROUPS = ("xdog", "transparent", "specks", "flats", "device", "lines", "format")
+OPTION_GROUPS = ("xdog", "transparent", "specks", "flats", "device", "lines", "format", "hints", "layers")
 
 
 @dataclass(frozen=True)
@@ -118,17 +120,15 @@ def _run_sketch(image, opts: Options, engines: dict, progress: Progress, cancel:
 
 
 def _run_colorize(image, opts: Options, engines: dict, progress: Progress, cancel: Cancel) -> np.ndarray:
-    from anisketch_desktop.core import pipeline
+    from anisketch_desktop.application import guided
 
-    return pipeline.colorize(image, model=engines["colorize"], flats=opts.flats, progress=progress, cancel=cancel)
+    return guided.picture_of(guided.result_of(image, opts, engines, progress, cancel), image)
 
 
 def _run_style(image, opts: Options, engines: dict, progress: Progress, cancel: Cancel) -> np.ndarray:
-    from anisketch_desktop.core import pipeline
+    from anisketch_desktop.application import guided
 
-    return pipeline.style(image, sketch_model=engines["sketch"], color_model=engines["colorize"],
-                          flats=opts.flats, speck_size=opts.speck_size, lines=opts.line_options(),
-                          progress=progress, cancel=cancel)
+    return guided.picture_of(guided.result_of(image, opts, engines, progress, cancel), image)
 
 
 MODES: dict[str, Mode] = {
@@ -140,10 +140,12 @@ MODES: dict[str, Mode] = {
              "sketch", (), frozenset({"xdog", "transparent", "specks", "lines", "format"}), _run_sketch,
              engine="xdog",
              also_in="sketch"),
-        Mode("colorize", "Colorize", "Colour line art with the colorize model", "color", ("colorize",),
-             frozenset({"flats", "device"}), _run_colorize),
-        Mode("style", "Style", "Sketch the picture, then colorize the sketch", "style", ("sketch", "colorize"),
-             frozenset({"specks", "flats", "device", "lines"}), _run_style),
+        Mode("colorize", "Colorize",
+             "Colour line art: every closed region takes the colour of the hints in it, or the network's proposal",
+             "color", ("colorize",), frozenset({"flats", "device", "hints", "layers"}), _run_colorize),
+        Mode("style", "Style",
+             "Cel-shade a picture: its line art over flat colours taken from the picture itself, region by region",
+             "style", ("sketch",), frozenset({"specks", "flats", "device", "lines", "layers"}), _run_style),
     )
 }
 

@@ -133,11 +133,15 @@ def settings_tag(options: Options) -> str:
         used["lines"] = options.line_options().to_dict()
     if "format" in mode.options and options.format != "png":
         used["format"] = options.format
+    if "hints" in mode.options and (options.hints or options.reference or options.soft or options.hint_data):
+        data = options.hint_data.to_json() if hasattr(options.hint_data, "to_json") else options.hint_data
+        used["hints"] = [options.hints, data, options.reference, options.soft]
     return hashlib.sha1(json.dumps(used, sort_keys=True).encode()).hexdigest()[:6]
 
 
-def output_name(rel: Path, options: Options, stem: str | None = None) -> str:
-    """The output file name for input ``rel`` (only its name is used); ``stem`` replaces the input's."""
+def output_name(rel: Path, options: Options, stem: str | None = None, mode_suffix: str | None = None) -> str:
+    """The output file name for input ``rel`` (only its name is used); ``stem`` replaces the input's,
+    ``mode_suffix`` the mode's ``{mode}`` (colorize's ``flats`` / ``lines`` outputs)."""
     check_template(options.template)
     mode = get_mode(options.mode)
     names, all_default = _model_names(mode, options)
@@ -145,7 +149,7 @@ def output_name(rel: Path, options: Options, stem: str | None = None) -> str:
     fields = {
         "stem": rel.stem if stem is None else stem,
         "ext": rel.suffix.lstrip("."),
-        "mode": mode.suffix,
+        "mode": mode_suffix or mode.suffix,
         "model": model,
         "variant": "" if all_default else f"-{model}",
         "settings": settings_tag(options) if "{settings}" in options.template else "",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from anisketch_desktop.application.modes import get_mode
 from anisketch_desktop.application.naming import DEFAULT_TEMPLATE, check_template
@@ -39,6 +40,12 @@ class Options:
     threshold: float = 0.0  # sketch: 0 soft gray lines .. 1 crisp black-and-white ink
     tint: bool = False  # sketch: lines in the picture's colours (色トレス)
     format: str = "png"  # sketch: "png" (the template's picture format) or "svg" (traced filled paths)
+    hints: str = ""  # colorize: a JSON file of one picture's hints, or a folder of <stem>.json (see guided.py)
+    hint_data: Any = None  # colorize: live hints (core.hints.Hints) for the picture at hand; wins over ``hints``
+    reference: str = ""  # colorize: a coloured picture whose palette the colours take
+    soft: bool = False  # colorize: the network's light and shade inside regions (a shading layer)
+    layers: bool = False  # colorize/style: also write a layered PSD (<stem>_colorize.psd)
+    outputs: tuple[str, ...] = ("color",)  # colorize/style: pictures written (color, flats, lines)
 
     def model(self, task: str) -> str:
         return self.models.get(task, "")
@@ -92,6 +99,10 @@ class Options:
             raise InvalidOptionError(f"Unknown output format {self.format!r}; use {' or '.join(FORMATS)}")
         if self.format != "png" and "format" not in mode.options:
             raise InvalidOptionError(f"{mode.label} writes pictures only; {self.format.upper()} is for line art")
+        if "hints" in mode.options or "layers" in mode.options:
+            from anisketch_desktop.application import guided
+
+            guided.check(self)
         if self.if_exists not in IF_EXISTS:
             raise InvalidOptionError(f"Unknown if-exists policy {self.if_exists!r}; use {', '.join(IF_EXISTS)}")
         if not (isinstance(self.max_pixels, int) and self.max_pixels > 0):
