@@ -22,8 +22,8 @@ from anisketch_desktop.application import DEFAULT_TEMPLATE, OPTION_GROUPS, Mode,
 from anisketch_desktop.application.formatting import format_duration
 from anisketch_desktop.application.modes import commands
 from anisketch_desktop.application.naming import template_help
-from anisketch_desktop.core.engine import DEVICES
 from anisketch_desktop.core.errors import AniSketchError, Cancelled
+from anisketch_desktop.core.formats import DEVICES
 
 MODEL_HELP = "{task} model: a name listed by `anisketch models`, or a .safetensors file (default: shipped)"
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPoint, Qt
 from PySide6.QtGui import QDropEvent, QGuiApplication  # noqa: E402
 
 from anisketch_desktop.core import imageio  # noqa: E402
+from anisketch_desktop.core.errors import ImageReadError  # noqa: E402
 from anisketch_desktop.gui.imaging import to_qimage  # noqa: E402
 from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
 
@@ -101,5 +102,6 @@ def test_a_corrupt_dropped_file_gives_a_readable_error(window, qtbot, tmp_path, 
     monkeypatch.setattr("anisketch_desktop.gui.dialogs.show_error", lambda parent, title, msg: shown.append(msg))
     _drop(window.canvas, _urls(bad))
     qtbot.waitUntil(lambda: len(shown) == 1, timeout=5000)
-    assert "broken.png" in shown[0] and "Traceback" not in shown[0], shown
+    assert isinstance(shown[0], ImageReadError)  # the error itself reaches the window, which words it
+    assert "broken.png" in str(shown[0]) and "Traceback" not in str(shown[0]), shown
     assert not window.canvas.has_image()

@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from anisketch_desktop.application import Options as ProcessOptions  # noqa: E402
 from anisketch_desktop.core import imageio, pipeline  # noqa: E402
-from anisketch_desktop.gui.backend import ProcessOptions  # noqa: E402
 from anisketch_desktop.gui.queue_model import Job, JobState  # noqa: E402
 from anisketch_desktop.gui.queue_panel import QueuePanel  # noqa: E402
 from anisketch_desktop.gui.settings import Settings  # noqa: E402
@@ -42,7 +42,7 @@ def test_queue_runs_to_completion_and_writes_correct_files(panel, qtbot, tmp_pat
     files = []
     for i, (h, w) in enumerate(sizes):
         files.append((imageio.save_image(tmp_path / "in" / f"p{i}.png", _picture(h, w, i)), None))
-    opts = ProcessOptions(mode="sketch", sketch_model=str(tiny_sketch_model), device="cpu")
+    opts = ProcessOptions(mode="sketch", models={"sketch": str(tiny_sketch_model)}, device="cpu")
     _add(panel, files, opts)
     finished = []
     panel.runner.batch_finished.connect(finished.append)
@@ -52,14 +52,14 @@ def test_queue_runs_to_completion_and_writes_correct_files(panel, qtbot, tmp_pat
     assert [j.state for j in panel.model.jobs()] == [JobState.DONE] * 3
     assert panel.total_bar.value() == 1000
     for i, ((source, _), (h, w)) in enumerate(zip(files, sizes, strict=True)):
-        out = tmp_path / "out" / f"p{i}_sketch.png"
+        out = tmp_path / "out" / f"p{i}_sketch-tiny_sketch.png"
         assert panel.model.job_at(i).output == out
         written = imageio.read_image(out)
         assert written.shape == (h, w) and written.dtype == np.uint8
         expected = pipeline.sketch(imageio.read_image(source), model=tiny_sketch_model, device="cpu")
         assert np.abs(written.astype(int) - expected.astype(int)).max() <= 1
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0_sketch.png", "p1_sketch.png",
-                                                                     "p2_sketch.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"p{i}_sketch-tiny_sketch.png"
+                                                                     for i in range(3)]
 
 
 def test_a_corrupt_file_fails_only_its_row(panel, qtbot, tmp_path):
@@ -75,8 +75,9 @@ def test_a_corrupt_file_fails_only_its_row(panel, qtbot, tmp_path):
     reason = panel.model.job_at(1).reason
     assert "bad.png" in reason and "Traceback" not in reason
     assert "failed: " in panel.model.data(panel.model.index(1, 3))
-    assert (tmp_path / "out" / "good1_sketch.png").is_file() and (tmp_path / "out" / "good2_sketch.png").is_file()
-    assert not (tmp_path / "out" / "bad_sketch.png").exists()
+    assert (tmp_path / "out" / "good1_sketch-xdog.png").is_file()
+    assert (tmp_path / "out" / "good2_sketch-xdog.png").is_file()
+    assert not (tmp_path / "out" / "bad_sketch-xdog.png").exists()
     # Retry failed puts the row back in the queue and runs it at once (it fails again: the file is still bad)
     with qtbot.waitSignal(panel.runner.batch_finished, timeout=30_000):
         panel.retry_failed()
@@ -86,7 +87,7 @@ def test_a_corrupt_file_fails_only_its_row(panel, qtbot, tmp_path):
 
 def test_cancel_mid_batch_stops_quickly_and_leaves_no_partial_file(panel, qtbot, tmp_path, tiny_sketch_model):
     files = [(imageio.save_image(tmp_path / f"big{i}.png", _picture(640, 640, i)), None) for i in range(3)]
-    opts = ProcessOptions(mode="sketch", sketch_model=str(tiny_sketch_model), device="cpu", tile=64)
+    opts = ProcessOptions(mode="sketch", models={"sketch": str(tiny_sketch_model)}, device="cpu", tile=64)
     _add(panel, files, opts)
     panel.runner.start()
     qtbot.waitUntil(lambda: 0.05 < panel.model.job_at(0).progress < 0.9, timeout=30_000)
@@ -103,7 +104,7 @@ def test_cancel_mid_batch_stops_quickly_and_leaves_no_partial_file(panel, qtbot,
 
 def test_existing_outputs_are_skipped_not_overwritten(panel, qtbot, tmp_path):
     source = imageio.save_image(tmp_path / "pic.png", _picture(20, 20, 3))
-    existing = tmp_path / "out" / "pic_sketch.png"
+    existing = tmp_path / "out" / "pic_sketch-xdog.png"
     existing.parent.mkdir()
     existing.write_bytes(b"user file")
     _add(panel, [(source, None)], ProcessOptions(mode="xdog"))
@@ -115,7 +116,7 @@ def test_existing_outputs_are_skipped_not_overwritten(panel, qtbot, tmp_path):
     panel.model.requeue((JobState.SKIPPED,))
     with qtbot.waitSignal(panel.runner.batch_finished, timeout=30_000):
         panel.runner.start()
-    assert panel.model.job_at(0).output == tmp_path / "out" / "pic_sketch (2).png"
+    assert panel.model.job_at(0).output == tmp_path / "out" / "pic_sketch-xdog (2).png"
     assert imageio.read_image(panel.model.job_at(0).output).shape == (20, 20)
     assert existing.read_bytes() == b"user file"
 
@@ -149,14 +150,14 @@ def test_pause_finishes_the_current_file_then_resume(panel, qtbot, tmp_path):
 def test_flat_colours_option_reaches_the_pipeline(tiny_flats_model):
     import cv2
 
-    from anisketch_desktop.gui.backend import process
+    from anisketch_desktop.application import process
 
     model = tiny_flats_model
     lines = np.full((64, 96), 255, np.uint8)
     cv2.rectangle(lines, (10, 10), (80, 50), 0, 2)
     for flats in (True, False):
-        opts = ProcessOptions(mode="colorize", color_model=str(model), device="cpu", flats=flats)
+        opts = ProcessOptions(mode="colorize", models={"colorize": str(model)}, device="cpu", flats=flats)
         out, _ = process(lines, opts)
         np.testing.assert_array_equal(out, pipeline.colorize(lines, model=model, device="cpu", flats=flats))
-    assert not np.array_equal(process(lines, ProcessOptions(mode="colorize", color_model=str(model), flats=True))[0],
-                              process(lines, ProcessOptions(mode="colorize", color_model=str(model), flats=False))[0])
+    opts = ProcessOptions(mode="colorize", models={"colorize": str(model)})
+    assert not np.array_equal(process(lines, opts.with_(flats=True))[0], process(lines, opts.with_(flats=False))[0])

@@ -12,8 +12,8 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
+from anisketch_desktop.application import Options as ProcessOptions  # noqa: E402
 from anisketch_desktop.core import imageio  # noqa: E402
-from anisketch_desktop.gui.backend import ProcessOptions  # noqa: E402
 from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
 from anisketch_desktop.gui.queue_model import Job, JobState  # noqa: E402
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
 
+from anisketch_desktop.application import Options  # noqa: E402
 from anisketch_desktop.core import imageio, pipeline, xdog  # noqa: E402
 from anisketch_desktop.gui import image_session  # noqa: E402
 from anisketch_desktop.gui.imaging import from_qimage  # noqa: E402
@@ -88,7 +89,7 @@ def test_huge_picture_preview_scales_sigma_like_the_saved_file(qtbot, tmp_path, 
     source = image_session.load_source(picture, "big", state=_State())
     assert source.preview.shape[:2] == (400, 257)
     params = dict(xdog.PRESETS["default"].to_dict(), sigma=2.0)
-    result = image_session.run_preview(source, params, False, 0, state=_State())
+    result = image_session.run_preview(source, Options(mode="xdog", xdog=params), state=_State())
     assert result.image is None  # a preview only: Save renders the full picture
     preview = from_qimage(result.pyramid.levels[0])[..., 0]
     assert preview.shape == (400, 257)
@@ -170,7 +171,7 @@ def sketch_window(qtbot, tmp_path, tiny_sketch_model, no_shipped_models):
 
 
 def test_transparent_toggle_recomposes_without_running_the_network_again(sketch_window, qtbot, monkeypatch):
-    from anisketch_desktop.gui import backend
+    from anisketch_desktop.application import jobs
 
     w = sketch_window
     w.options.transparent_check.setChecked(False)
@@ -179,15 +180,15 @@ def test_transparent_toggle_recomposes_without_running_the_network_again(sketch_
     opaque = w.session.result.image
     assert opaque.ndim == 2
     calls = []
-    real = backend.process
-    monkeypatch.setattr(backend, "process", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = jobs.process
+    monkeypatch.setattr(jobs, "process", lambda *a, **k: calls.append(1) or real(*a, **k))
     with qtbot.waitSignal(w.session.result_changed, timeout=5000, check_params_cb=lambda r: r is not None):
         w.options.transparent_check.setChecked(True)
     rgba = w.session.result.image
     assert calls == []  # no network run
     assert rgba.shape == opaque.shape + (4,) and not rgba[..., :3].any()
     expected = pipeline.sketch(imageio.read_image(w.session.source.path), model=w.options.process_options()
-                               .sketch_model, device="cpu", transparent=True)
+                               .model("sketch"), device="cpu", transparent=True)
     assert np.abs(rgba.astype(int) - expected.astype(int)).max() <= 1
     with qtbot.waitSignal(w.session.result_changed, timeout=5000, check_params_cb=lambda r: r is not None):
         w.options.transparent_check.setChecked(False)

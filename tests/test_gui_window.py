@@ -15,8 +15,9 @@ pytest.importorskip("pytestqt")
 from PySide6.QtWidgets import QMessageBox, QWidget  # noqa: E402
 
 from anisketch_desktop import paths  # noqa: E402
+from anisketch_desktop.application import jobs  # noqa: E402
 from anisketch_desktop.core import imageio, pipeline  # noqa: E402
-from anisketch_desktop.gui import backend, dialogs  # noqa: E402
+from anisketch_desktop.gui import dialogs  # noqa: E402
 from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
 
 
@@ -69,9 +70,9 @@ def test_run_on_the_canvas_shows_the_model_output(window, qtbot, mode):
 
 def test_a_device_note_is_shown_once(window, qtbot, monkeypatch):
     def fake_process(image, opts, progress=None, cancel=None):
-        return image[..., 0].copy(), backend.RunInfo("CPU", "GPU not used: too new for this build", 0.01)
+        return image[..., 0].copy(), jobs.RunInfo("CPU", "GPU not used: too new for this build", 0.01)
 
-    monkeypatch.setattr(backend, "process", fake_process)
+    monkeypatch.setattr(jobs, "process", fake_process)
     for _ in range(2):
         with qtbot.waitSignal(window.session.run_finished, timeout=5000):
             window.run_current()

@@ -83,6 +83,6 @@ def test_run_and_save_writes_the_full_result(window, qtbot, tmp_path):
     with qtbot.waitSignal(window.session.run_finished, timeout=10_000):
         window.run_current()
     window.save()
-    saved = imageio.read_image(tmp_path / "out" / "pic_sketch.png")
+    saved = imageio.read_image(tmp_path / "out" / "pic_sketch-xdog.png")
     np.testing.assert_array_equal(saved, _expected(window.options.xdog_panel.params()))
     assert window.time_label.text().startswith("Last job:")

@@ -144,8 +144,12 @@ def _run_guided_job(source, target, options, progress, cancel, rel) -> JobOutcom
 
 
 # --------------------------------------------------------------------------------------------- batches
-def _key(path: str | os.PathLike) -> str:
+def path_key(path: str | os.PathLike) -> str:
+    """``path`` as compared here: absolute, case-folded where the file system ignores case."""
     return os.path.normcase(os.path.abspath(path))
+
+
+_key = path_key
 
 
 class OutputPlanner:

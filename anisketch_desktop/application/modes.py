@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from anisketch_desktop.core.formats import WRITABLE_SUFFIXES
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from anisketch_desktop.application.options import Options
 
 Progress = Callable[[float], None] | None
@@ -55,19 +57,16 @@ def _write_image(path: Path, image: np.ndarray, overwrite: bool) -> None:
     imageio.save_image(path, image, overwrite=overwrite)
 
 
-def _image_kind() -> OutputKind:
-    from anisketch_desktop.core.imageio import WRITABLE_SUFFIXES
-
-    return OutputKind("image", WRITABLE_SUFFIXES, _write_image)
-
-
 def _write_svg(path: Path, svg: str, overwrite: bool) -> None:
     from anisketch_desktop.core import imageio
 
     imageio.save_file(path, svg.encode("utf-8"), overwrite=overwrite)
 
 
-OUTPUT_KINDS: dict[str, OutputKind] = {"image": _image_kind(), "svg": OutputKind("svg", (".svg",), _write_svg)}
+OUTPUT_KINDS: dict[str, OutputKind] = {
+    "image": OutputKind("image", WRITABLE_SUFFIXES, _write_image),
+    "svg": OutputKind("svg", (".svg",), _write_svg),
+}
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,8 @@ from typing import Any
 
 from anisketch_desktop.application.modes import get_mode
 from anisketch_desktop.application.naming import DEFAULT_TEMPLATE, check_template
-from anisketch_desktop.core.engine import DEVICES
 from anisketch_desktop.core.errors import InvalidOptionError
-from anisketch_desktop.core.imageio import DEFAULT_MAX_PIXELS
+from anisketch_desktop.core.formats import DEFAULT_MAX_PIXELS, DEVICES
 
 IF_EXISTS = {"skip": "Skip it", "overwrite": "Overwrite it", "rename": "Add a number"}
 MAX_SPECK_SIZE = 100_000

@@ -25,13 +25,7 @@ if TYPE_CHECKING:
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 _USE_CPU = "Run it on the CPU instead."
 _CPU = {"device": "cpu"}
-# The devices a user can choose, as the faces list them ("cuda:N" is accepted too).
-DEVICES = {
-    "auto": "Auto (GPU if usable)",
-    "cuda": "CUDA (NVIDIA GPU)",
-    "mps": "Apple GPU (MPS)",
-    "cpu": "CPU",
-}
+
 
 
 @lru_cache(maxsize=8)

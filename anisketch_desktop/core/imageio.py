@@ -31,12 +31,14 @@ from anisketch_desktop.core.errors import (
     ImageWriteError,
     OutputExistsError,
 )
-
-DEFAULT_MAX_PIXELS = 100_000_000
-_FILE_SLACK = 64 * 2**20  # beyond 8 bytes per pixel (16-bit RGBA uncompressed): metadata, previews
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
-    {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+from anisketch_desktop.core.formats import (  # noqa: F401 - also read from here
+    DEFAULT_MAX_PIXELS,
+    SAVE_FORMATS,
+    SUPPORTED_SUFFIXES,
+    WRITABLE_SUFFIXES,
 )
+
+_FILE_SLACK = 64 * 2**20  # beyond 8 bytes per pixel (16-bit RGBA uncompressed): metadata, previews
 
 # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; keep it in step with our own limit, which
 # decode_image checks right after reading the header, with a readable message (so Pillow's warning is noise).
@@ -45,12 +47,6 @@ Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 _PIL_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")  # JPEG covers MPO (phone cameras) too
-_SAVE_FORMATS = {
-    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP",
-    ".tif": "TIFF", ".tiff": "TIFF",
-}
-# What save_image writes, the default (.png) first; SUPPORTED_SUFFIXES is what read_image reads.
-WRITABLE_SUFFIXES: tuple[str, ...] = tuple(_SAVE_FORMATS)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # What Pillow's decoders raise on bad data, besides OSError ("image file is truncated", "broken data stream").
 _DECODE_ERRORS = (
@@ -358,11 +354,11 @@ def save_image(
     """
     path = Path(path)
     path = path.with_name(fit_name(path.name))  # too long for the file system: shortened, kept distinct
-    fmt = _SAVE_FORMATS.get(path.suffix.lower())
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ImageWriteError(
             f"{path.name}: unknown output format {path.suffix or '(no suffix)'}; "
-            f"use one of {', '.join(sorted(set(_SAVE_FORMATS)))}"
+            f"use one of {', '.join(sorted(set(SAVE_FORMATS)))}"
         )
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists (pass overwrite to replace it)")

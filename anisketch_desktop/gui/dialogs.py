@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from anisketch_desktop import __version__, paths
+from anisketch_desktop.gui.workers import describe_error
 
 
 def torch_versions() -> list[tuple[str, str]]:
@@ -99,8 +100,11 @@ class AboutDialog(QDialog):
         QApplication.clipboard().setText(self.text())
 
 
-def show_error(parent: QWidget | None, title: str, message: str) -> None:
-    """A readable error: ``message`` is meant for the user (an ``AniSketchError`` text or a reason)."""
+def show_error(parent: QWidget | None, title: str, message: str | BaseException) -> None:
+    """A readable error: ``message`` is meant for the user, or an exception the window words
+    (``workers.describe_error``)."""
+    if isinstance(message, BaseException):
+        message = describe_error(message)
     box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, parent)
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     box.open()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from anisketch_desktop.gui import backend
+from anisketch_desktop.application import MODES, Options, RunInfo, jobs, preview
 from anisketch_desktop.gui.imaging import Pyramid, build_pyramid, downscale
 from anisketch_desktop.gui.workers import TaskRunner
 
@@ -35,8 +35,9 @@ class Result:
     mode: str
     image: np.ndarray | None  # full resolution; None while only a preview exists
     pyramid: Pyramid
-    info: backend.RunInfo | None
+    info: RunInfo | None
     opaque: np.ndarray | None = None  # a U-Net sketch on paper: "transparent" re-composes it without a re-run
+    options: Options | None = None  # what made it (names the saved file)
 
 
 def load_source(item: Path | np.ndarray, name: str, *, state) -> Source:
@@ -69,20 +70,18 @@ def load_pair(source: Path, output: Path, mode: str, *, state) -> tuple[Source, 
     return src, Result(mode, out, build_pyramid(out), None)
 
 
-def run_mode(image: np.ndarray, opts: backend.ProcessOptions, *, state) -> Result:
+def run_mode(image: np.ndarray, opts: Options, *, state) -> Result:
     if opts.mode == "sketch":  # keep the lines on paper too, so the background can change without a re-run
-        from dataclasses import replace
-
         from anisketch_desktop.core.pipeline import recompose_sketch
 
-        opaque, info = backend.process(image, replace(opts, transparent=False), progress=state.progress,
-                                       cancel=state.cancelled)
+        opaque, info = jobs.process(image, opts.with_(transparent=False), progress=state.progress,
+                                    cancel=state.cancelled)
         out = recompose_sketch(opaque, opts.transparent)
         state.check()
-        return Result(opts.mode, out, build_pyramid(out), info, opaque)
-    out, info = backend.process(image, opts, progress=state.progress, cancel=state.cancelled)
+        return Result(opts.mode, out, build_pyramid(out), info, opaque, opts)
+    out, info = jobs.process(image, opts, progress=state.progress, cancel=state.cancelled)
     state.check()
-    return Result(opts.mode, out, build_pyramid(out), info)
+    return Result(opts.mode, out, build_pyramid(out), info, options=opts)
 
 
 def recompose(result: Result, transparent: bool, *, state) -> Result:
@@ -90,32 +89,30 @@ def recompose(result: Result, transparent: bool, *, state) -> Result:
 
     out = recompose_sketch(result.opaque, transparent)
     state.check()
-    return Result(result.mode, out, build_pyramid(out), result.info, result.opaque)
+    options = result.options.with_(transparent=transparent) if result.options else None
+    return Result(result.mode, out, build_pyramid(out), result.info, result.opaque, options)
 
 
-def run_preview(source: Source, values: dict, transparent: bool, speck_size: int, *, state) -> Result:
-    """XDoG of the preview copy. On a downscaled copy every size-dependent parameter (sigma, speck size) is
-    scaled with it, so the preview looks like the saved file scaled down: what you tune is what you save."""
+def run_preview(source: Source, opts: Options, *, state) -> Result:
+    """XDoG of the preview copy (on a downscaled copy, sigma and speck size are scaled with it: what you tune
+    is what you save)."""
     full = source.preview is source.image
-    factor = source.preview.shape[1] / source.image.shape[1]
-    specks = round(speck_size * factor * factor)
-    if not full:
-        values = dict(values, sigma=float(values.get("sigma", 0.5)) * factor)
-    out = backend.xdog_preview(source.preview, values, transparent, specks, cancel=state.cancelled)
+    factor = 1.0 if full else source.preview.shape[1] / source.image.shape[1]
+    out = preview.xdog_preview(source.preview, opts, factor, cancel=state.cancelled)
     state.check()
     pyramid = build_pyramid(out, full_size=(source.image.shape[1], source.image.shape[0]))
-    return Result("xdog", out if full else None, pyramid, None)
+    return Result("xdog", out if full else None, pyramid, None, options=opts)
 
 
-def run_auto(preview: np.ndarray, *, state) -> tuple[dict, float]:
-    return backend.xdog_auto(preview, progress=state.progress, cancel=state.cancelled)
+def run_auto(image: np.ndarray, *, state) -> tuple[dict, float]:
+    return preview.xdog_auto(image, progress=state.progress, cancel=state.cancelled)
 
 
 class ImageSession(QObject):
     source_changed = Signal(object)  # Source
     result_changed = Signal(object)  # Result or None
     busy_changed = Signal(str)  # "" when idle
-    failed = Signal(str, str)  # title, readable reason
+    failed = Signal(str, object)  # title, the exception
     run_finished = Signal(object)  # Result (with RunInfo)
     auto_finished = Signal(dict)
     auto_progress = Signal(float)
@@ -130,20 +127,20 @@ class ImageSession(QObject):
         self._auto = TaskRunner(self, latest_wins=True, name="auto")
         self._loader.started.connect(lambda tag: self.busy_changed.emit(f"Opening {tag}…"))
         self._loader.succeeded.connect(self._on_loaded)
-        self._loader.failed.connect(lambda tag, reason: self.failed.emit(f"Could not open {tag}", reason))
+        self._loader.error.connect(lambda tag, reason: self.failed.emit(f"Could not open {tag}", reason))
         self._loader.finished.connect(self._idle)
         self._runner.progress.connect(self._on_run_progress)
         self._runner.succeeded.connect(self._on_run_done)
-        self._runner.failed.connect(
-            lambda tag, reason: self.failed.emit(f"{backend.MODES[tag[0]]} failed", reason)
+        self._runner.error.connect(
+            lambda tag, reason: self.failed.emit(f"{MODES[tag[0]].label} failed", reason)
         )
         self._runner.cancelled.connect(lambda tag: self.busy_changed.emit(""))
         self._runner.finished.connect(self._idle)
         self._previewer.succeeded.connect(self._on_preview_done)
-        self._previewer.failed.connect(lambda tag, reason: self.failed.emit("XDoG preview failed", reason))
+        self._previewer.error.connect(lambda tag, reason: self.failed.emit("XDoG preview failed", reason))
         self._auto.progress.connect(lambda tag, f: self.auto_progress.emit(f))
         self._auto.succeeded.connect(lambda tag, result: self.auto_finished.emit(result[0]))
-        self._auto.failed.connect(lambda tag, reason: self.failed.emit("Auto XDoG failed", reason))
+        self._auto.error.connect(lambda tag, reason: self.failed.emit("Auto XDoG failed", reason))
         self._auto.finished.connect(lambda tag: self.auto_progress.emit(-1.0))
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
@@ -180,10 +177,10 @@ class ImageSession(QObject):
     def is_running(self) -> bool:
         return self._runner.is_busy()
 
-    def run(self, opts: backend.ProcessOptions) -> bool:
+    def run(self, opts: Options) -> bool:
         if self.source is None:
             return False
-        self.busy_changed.emit(f"{backend.MODES[opts.mode]}… 0%")
+        self.busy_changed.emit(f"{MODES[opts.mode].label}… 0%")
         self._runner.submit((opts.mode, id(self.source)), run_mode, self.source.image, opts)
         return True
 
@@ -192,7 +189,7 @@ class ImageSession(QObject):
         self._auto.cancel_all()
 
     def _on_run_progress(self, tag: tuple, fraction: float) -> None:
-        self.busy_changed.emit(f"{backend.MODES[tag[0]]}… {fraction:.0%}")
+        self.busy_changed.emit(f"{MODES[tag[0]].label}… {fraction:.0%}")
 
     def _on_run_done(self, tag: tuple, result: Result) -> None:
         if self.source is None or tag[1] != id(self.source):
@@ -221,11 +218,11 @@ class ImageSession(QObject):
         return True
 
     # ------------------------------------------------------------------ XDoG preview
-    def request_preview(self, values: dict, transparent: bool, speck_size: int) -> None:
+    def request_preview(self, opts: Options) -> None:
         """Debounced: the preview renders ``PREVIEW_DELAY_MS`` after the last change."""
         if self.source is None:
             return
-        self._preview_args = (dict(values), transparent, speck_size)
+        self._preview_args = (opts,)
         self._preview_wanted = True
         self._preview_timer.start()
 

@@ -13,8 +13,11 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from anisketch_desktop import paths
+from anisketch_desktop.application import MODES, Options, jobs
+from anisketch_desktop.application.naming import output_path
+from anisketch_desktop.core import formats
 from anisketch_desktop.core.errors import AniSketchError
-from anisketch_desktop.gui import backend, dialogs
+from anisketch_desktop.gui import dialogs
 from anisketch_desktop.gui.compare_view import CompareView
 from anisketch_desktop.gui.drop import parse_mime
 from anisketch_desktop.gui.image_session import ImageSession
@@ -27,8 +30,8 @@ from anisketch_desktop.gui.queue_panel import QueuePanel
 from anisketch_desktop.gui.settings import Settings
 from anisketch_desktop.gui.theme import apply_theme, current_theme
 
-OPEN_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
-SAVE_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff);;BMP (*.bmp)"
+OPEN_FILTER = formats.open_filter()
+SAVE_FILTER = formats.save_filter()
 
 
 PENDING_TEXT = {"save": "saving", "save_as": "Save As", "copy": "copying"}
@@ -203,13 +206,17 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Open a picture first (Ctrl+O), or drop one on the window", 5000)
             return
         opts = self.options.process_options()
-        if opts.mode != "xdog" and not self._models_ready(opts.mode):
+        if not self._models_ready(opts.mode):
+            return
+        try:
+            opts.validate()
+        except AniSketchError as exc:
+            dialogs.show_error(self, f"{MODES[opts.mode].label}: check the settings", str(exc))
             return
         self.session.run(opts)
 
     def _models_ready(self, mode: str) -> bool:
-        needed = {"sketch": ["sketch"], "colorize": ["colorize"], "style": ["sketch", "colorize"]}[mode]
-        missing = [task for task in needed if not self.options.has_model(task)]
+        missing = [task for task in MODES[mode].tasks if not self.options.has_model(task)]
         if missing:
             dialogs.show_error(
                 self,
@@ -220,9 +227,14 @@ class MainWindow(QMainWindow):
         return not missing
 
     def enqueue(self, files: list[tuple[Path, Path]]) -> None:
+        """Queue ``(file, relative path)`` pairs with the panel's settings, leaving out this app's own outputs
+        from earlier runs (``a_sketch.png`` next to ``a.png``, or files inside the output folder)."""
         opts = self.options.process_options()
-        self.queue.model.add_jobs([Job(Path(f), Path(rel), opts) for f, rel in files])
-        self.statusBar().showMessage(f"{len(files)} picture(s) added to the queue", 5000)
+        own = jobs.own_outputs(files, self.queue.output_settings().folder or None)
+        kept = [(Path(f), Path(rel)) for f, rel in files if jobs.path_key(f) not in own]
+        self.queue.model.add_jobs([Job(f, rel, opts) for f, rel in kept])
+        note = f" ({len(files) - len(kept)} of this app's own results left out)" if len(kept) < len(files) else ""
+        self.statusBar().showMessage(f"{len(kept)} picture(s) added to the queue{note}", 5000)
 
     def enqueue_current(self) -> None:
         source = self.session.source
@@ -237,10 +249,7 @@ class MainWindow(QMainWindow):
 
     def _request_preview(self, *args) -> None:
         if self.options.mode() == "xdog" and self.session.source:
-            o = self.options
-            self.session.request_preview(
-                o.xdog_panel.params(), o.transparent_check.isChecked(), o.speck_spin.value()
-            )
+            self.session.request_preview(self.options.process_options().with_(mode="xdog"))
 
     def _on_line_options_changed(self) -> None:
         if self.options.mode() == "xdog":
@@ -267,7 +276,7 @@ class MainWindow(QMainWindow):
         if result is None:
             self.canvas.set_after(None)
         else:
-            label = backend.MODES[result.mode] + ("" if result.image is not None else " (preview)")
+            label = MODES[result.mode].label + ("" if result.image is not None else " (preview)")
             self.canvas.set_after(result.pyramid, label)
         self._update_actions()
 
@@ -282,7 +291,7 @@ class MainWindow(QMainWindow):
         self.time_label.setText(f"Last job: {info.seconds:.2f} s")
         self._on_device_used(info.device, info.note)
         self.statusBar().showMessage(
-            f"{backend.MODES[result.mode]} done in {info.seconds:.2f} s on {info.device}", 8000
+            f"{MODES[result.mode].label} done in {info.seconds:.2f} s on {info.device}", 8000
         )
 
     def _on_device_used(self, device: str, note) -> None:
@@ -334,7 +343,8 @@ class MainWindow(QMainWindow):
         source, result = self.session.source, self.session.result
         out = self.queue.output_settings()
         src = source.path or Path(self.settings.last_save_dir or Path.home()) / "pasted.png"
-        return backend.output_path(src, Path(src.name), out.folder, out.template, result.mode)
+        options = (result.options or Options(mode=result.mode)).with_(template=out.template)
+        return output_path(src, Path(src.name), out.folder, options)
 
     def save(self) -> None:
         if not self._result_or_run("save"):
@@ -363,7 +373,7 @@ class MainWindow(QMainWindow):
 
     def _write(self, target: Path, overwrite: bool) -> None:
         try:
-            backend.save_result(target, self.session.result.image, overwrite)
+            MODES[self.session.result.mode].output_kind.write(target, self.session.result.image, overwrite)
         except AniSketchError as exc:
             dialogs.show_error(self, "Could not save", str(exc))
             return

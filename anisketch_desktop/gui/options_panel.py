@@ -18,17 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from anisketch_desktop.gui.backend import MODES, ProcessOptions
+from anisketch_desktop.application import MODES, Options
+from anisketch_desktop.core.formats import DEVICES
 from anisketch_desktop.gui.settings import Settings
 from anisketch_desktop.gui.xdog_panel import XDoGPanel
-
-DEVICES = {"auto": "Auto (GPU if usable)", "cuda": "CUDA (NVIDIA GPU)", "cpu": "CPU"}
-MODE_TIPS = {
-    "sketch": "Clean line art from the U-Net model",
-    "xdog": "Line art from the XDoG filter, tuned live (no neural network)",
-    "colorize": "Colour line art with the colorize model",
-    "style": "Sketch the picture, then colorize the sketch",
-}
 
 
 class OptionsPanel(QWidget):
@@ -52,10 +45,10 @@ class OptionsPanel(QWidget):
         modes_box = QGroupBox("Mode")
         grid = QGridLayout(modes_box)
         self.mode_buttons: dict[str, QPushButton] = {}
-        for i, (key, text) in enumerate(MODES.items()):
-            button = QPushButton(text)
+        for i, (key, mode) in enumerate(MODES.items()):
+            button = QPushButton(mode.label)
             button.setCheckable(True)
-            button.setToolTip(f"{MODE_TIPS[key]} (Alt+{i + 1}, Process ▸ Mode)")
+            button.setToolTip(f"{mode.tip} (Alt+{i + 1}, Process ▸ Mode)")
             button.setObjectName(f"mode_{key}")
             button.setProperty("modeButton", True)  # the theme marks the selected one in the accent colour
             self.mode_group.addButton(button, i)
@@ -73,6 +66,7 @@ class OptionsPanel(QWidget):
             combo.currentIndexChanged.connect(self.options_changed)
         form.addRow("Sketch:", self.sketch_model_combo)
         form.addRow("Colour:", self.color_model_combo)
+        self.model_combos = {"sketch": self.sketch_model_combo, "colorize": self.color_model_combo}  # by task
         self.flats_check = QCheckBox("Flat colours")
         self.flats_check.setChecked(True)
         self.flats_check.setToolTip("One colour per closed region of the line art, like flat colouring; "
@@ -154,11 +148,11 @@ class OptionsPanel(QWidget):
     def set_device(self, device: str) -> None:
         self.device_combo.setCurrentIndex(max(self.device_combo.findData(device), 0))
 
-    def process_options(self) -> ProcessOptions:
-        return ProcessOptions(
+    def process_options(self) -> Options:
+        """The panel's settings (the queue adds the output folder, name template and if-exists policy)."""
+        return Options(
             mode=self.mode(),
-            sketch_model=self.sketch_model_combo.currentData() or "",
-            color_model=self.color_model_combo.currentData() or "",
+            models={task: combo.currentData() or "" for task, combo in self.model_combos.items()},
             xdog=self.xdog_panel.params(),
             transparent=self.transparent_check.isChecked(),
             flats=self.flats_check.isChecked(),
@@ -189,8 +183,7 @@ class OptionsPanel(QWidget):
         self.options_changed.emit()
 
     def has_model(self, task: str) -> bool:
-        combo = self.sketch_model_combo if task == "sketch" else self.color_model_combo
-        return bool(combo.currentData())
+        return bool(self.model_combos[task].currentData())
 
     # ------------------------------------------------------------------ state
     def save_state(self) -> None:
@@ -221,13 +214,16 @@ class OptionsPanel(QWidget):
             self.options_changed.emit()
 
     def _sync_visibility(self) -> None:
-        mode = self.mode()
-        self.xdog_panel.setVisible(mode == "xdog")
-        form = self.models_box.layout()  # only the rows this mode uses: the panel fits without scrolling
-        form.setRowVisible(self.sketch_model_combo, mode in ("sketch", "style"))
-        form.setRowVisible(self.color_model_combo, mode in ("colorize", "style"))
-        form.setRowVisible(self.flats_check, mode in ("colorize", "style"))
-        self.models_box.setVisible(mode != "xdog")
-        self.device_box.setVisible(mode != "xdog")  # XDoG always runs on the CPU
-        self.lines_box.setVisible(mode in ("sketch", "xdog", "style"))
-        self.transparent_check.setEnabled(mode in ("sketch", "xdog"))
+        """Show only the controls of the option groups the mode uses (``Mode.options``) and its models: the
+        panel fits without scrolling."""
+        mode = MODES[self.mode()]
+        self.xdog_panel.setVisible("xdog" in mode.options)
+        form = self.models_box.layout()
+        for task, combo in self.model_combos.items():
+            form.setRowVisible(combo, task in mode.tasks)
+        form.setRowVisible(self.flats_check, "flats" in mode.options)
+        self.models_box.setVisible(bool(mode.tasks))
+        self.device_box.setVisible("device" in mode.options)  # XDoG always runs on the CPU
+        self.lines_box.setVisible(bool({"transparent", "specks"} & mode.options))
+        self.transparent_check.setEnabled("transparent" in mode.options)
+        self.speck_spin.setEnabled("specks" in mode.options)

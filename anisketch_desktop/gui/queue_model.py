@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
 from PySide6.QtGui import QColor
 
-from anisketch_desktop.gui.backend import MODES, ProcessOptions
+from anisketch_desktop.application import MODES, Options
 
 
 class JobState(str, Enum):
@@ -38,7 +38,7 @@ _ids = itertools.count(1)
 class Job:
     source: Path
     rel: Path  # path relative to the dropped folder (its sub-folders are kept in the output)
-    options: ProcessOptions
+    options: Options
     id: int = field(default_factory=lambda: next(_ids))
     state: JobState = JobState.QUEUED
     progress: float = 0.0
@@ -83,7 +83,7 @@ class QueueModel(QAbstractTableModel):
             if col == self.FILE:
                 return str(job.rel)
             if col == self.MODE:
-                return MODES.get(job.mode, job.mode)
+                return MODES[job.mode].label if job.mode in MODES else job.mode
             if col == self.PROGRESS:
                 return round(job.progress * 100)
             return self.state_text(job)

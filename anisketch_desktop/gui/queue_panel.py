@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from anisketch_desktop.application import DEFAULT_TEMPLATE, IF_EXISTS, check_template, format_eta
+from anisketch_desktop.application.naming import template_help
 from anisketch_desktop.core.errors import AniSketchError
-from anisketch_desktop.gui import backend
 from anisketch_desktop.gui.queue_model import RETRYABLE, JobState, QueueModel
 from anisketch_desktop.gui.queue_runner import OutputSettings, QueueRunner
 from anisketch_desktop.gui.settings import Settings
@@ -51,19 +52,8 @@ class ProgressDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
 
 
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min left"
-    if seconds >= 60:
-        return f"{seconds // 60} min {seconds % 60:02d} s left"
-    return f"{seconds} s left"
-
-
-TEMPLATE_TIP = ("Output file name: {stem} = input name, {mode} = sketch/color/style, "
-                "{ext} = input extension; .png is added if no image extension is given")
+TEMPLATE_TIP = (f"Output file name (empty: {DEFAULT_TEMPLATE}); the extension is added if missing.\n"
+                + template_help().replace("; ", "\n"))
 
 
 class QueuePanel(QWidget):
@@ -103,7 +93,7 @@ class QueuePanel(QWidget):
         self.template_edit.setMinimumWidth(self.template_edit.fontMetrics().horizontalAdvance(
             "{stem}_{mode}_{model}.png") + 16)  # the usual templates show whole
         self.exists_combo = QComboBox()
-        for key, text in backend.IF_EXISTS.items():
+        for key, text in IF_EXISTS.items():
             self.exists_combo.addItem(text, key)
         self.exists_combo.setToolTip("What to do when the output file already exists")
         self.exists_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -179,7 +169,7 @@ class QueuePanel(QWidget):
     def output_settings(self) -> OutputSettings:
         return OutputSettings(
             folder=self.folder_edit.text().strip(),
-            template=self.template_edit.text().strip() or backend.DEFAULT_TEMPLATE,
+            template=self.template_edit.text().strip() or DEFAULT_TEMPLATE,
             if_exists=self.exists_combo.currentData() or "skip",
         )
 
@@ -290,8 +280,7 @@ class QueuePanel(QWidget):
     def _check_template(self, *args) -> str:
         """Validate the name template as it is typed: a red field with the reason, "" when it is fine."""
         try:
-            backend.output_path(Path("picture.png"), None, "", self.template_edit.text().strip()
-                                or backend.DEFAULT_TEMPLATE, "sketch")
+            check_template(self.template_edit.text().strip() or DEFAULT_TEMPLATE)
             problem = ""
         except AniSketchError as exc:
             problem = str(exc)

@@ -9,28 +9,27 @@ from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QObject, Signal
 
+from anisketch_desktop.application import DEFAULT_TEMPLATE, JobOutcome, Options, OutputPlanner, jobs
 from anisketch_desktop.core.errors import AniSketchError
-from anisketch_desktop.gui import backend
 from anisketch_desktop.gui.queue_model import FINISHED, RETRYABLE, Job, JobState, QueueModel
-from anisketch_desktop.gui.workers import TaskRunner
+from anisketch_desktop.gui.workers import TaskRunner, describe_error
 
 
 @dataclass
 class OutputSettings:
     folder: str = ""  # "" = next to each source picture
-    template: str = backend.DEFAULT_TEMPLATE
+    template: str = DEFAULT_TEMPLATE
     if_exists: str = "skip"
 
 
-def run_queue_job(source: Path, target: Path, options: backend.ProcessOptions, if_exists: str, *, state):
+def run_queue_job(source: Path, target: Path, options: Options, *, state) -> JobOutcome:
     """The task a worker runs for one row."""
-    return backend.run_job(
-        source, target, options, if_exists, progress=state.progress, cancel=state.cancelled
-    )
+    return jobs.run_job(source, target, options, progress=state.progress, cancel=state.cancelled)
 
 
 class QueueRunner(QObject):
-    """Drives ``QueueModel`` rows through ``backend.run_job``; one bad file fails its row, not the batch."""
+    """Drives ``QueueModel`` rows through ``application.run_job``; one bad file fails its row, not the batch.
+    Output paths come from one ``OutputPlanner`` per batch: two rows never write one file."""
 
     running_changed = Signal(bool)
     progress_changed = Signal(float, object)  # fraction of this batch, ETA in seconds (None = unknown)
@@ -47,7 +46,7 @@ class QueueRunner(QObject):
         self._tasks = TaskRunner(self, name="batch")
         self._tasks.progress.connect(self._on_progress)
         self._tasks.succeeded.connect(self._on_succeeded)
-        self._tasks.failed.connect(self._on_failed)
+        self._tasks.error.connect(self._on_failed)
         self._tasks.cancelled.connect(self._on_cancelled)
         self._tasks.finished.connect(self._on_task_finished)
         model.rowsInserted.connect(self._on_rows_inserted)
@@ -58,6 +57,7 @@ class QueueRunner(QObject):
         self._started_at = 0.0
         self._elapsed = 0.0  # running time of this batch when it was last paused
         self._tally: dict[str, int] = {}
+        self._planner = OutputPlanner()  # for the queue's life: rows of any batch never share an output
         self._counted: dict[str, set[int]] = {}  # which rows each tally entry counts (Retry takes them back)
 
     # ------------------------------------------------------------------ controls
@@ -133,13 +133,14 @@ class QueueRunner(QObject):
                 break
             try:
                 out = self._output()
-                target = backend.output_path(job.source, job.rel, out.folder, out.template, job.mode)
+                options = job.options.with_(template=out.template, if_exists=out.if_exists).validate()
+                target = self._planner.target(job.source, job.rel, out.folder, options)
             except AniSketchError as exc:
                 self._finish(job, JobState.FAILED, reason=str(exc))
                 continue
             self._batch.add(job.id)
             self.model.update(job.id, state=JobState.RUNNING, progress=0.0, reason="", output=target)
-            self._tasks.submit(job.id, run_queue_job, job.source, target, job.options, out.if_exists)
+            self._tasks.submit(job.id, run_queue_job, job.source, target, options)
             return
         self._stop()
 
@@ -166,7 +167,7 @@ class QueueRunner(QObject):
         self.model.update(job_id, progress=fraction)
         self._emit_progress()
 
-    def _on_succeeded(self, job_id: int, outcome: backend.JobOutcome) -> None:
+    def _on_succeeded(self, job_id: int, outcome: JobOutcome) -> None:
         job = self.model.find(job_id)
         if job is None:
             return
@@ -176,10 +177,10 @@ class QueueRunner(QObject):
         self._finish(job, JobState.DONE, progress=1.0, output=outcome.output, seconds=outcome.info.seconds)
         self.device_used.emit(outcome.info.device, outcome.info.note)
 
-    def _on_failed(self, job_id: int, reason: str) -> None:
+    def _on_failed(self, job_id: int, exc: BaseException) -> None:
         job = self.model.find(job_id)
         if job is not None:
-            self._finish(job, JobState.FAILED, reason=reason)
+            self._finish(job, JobState.FAILED, reason=describe_error(exc))
 
     def _on_cancelled(self, job_id: int) -> None:
         job = self.model.find(job_id)
@@ -218,6 +219,7 @@ class QueueRunner(QObject):
         self.progress_changed.emit(fraction, eta)
 
     def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        self._planner.reserve(self.model.job_at(r).source for r in range(first, last + 1))  # never written over
         if self._active:
             self._batch |= {self.model.job_at(r).id for r in range(first, last + 1)}
             self._emit_progress()

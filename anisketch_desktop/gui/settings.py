@@ -14,8 +14,10 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QCoreApplication, QSettings
 
 from anisketch_desktop import APP_NAME, ORG_NAME, __version__
+from anisketch_desktop.application.naming import DEFAULT_TEMPLATE
 
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
+OLD_DEFAULT_TEMPLATE = "{stem}_{mode}.png"  # version 1's default, which gave every model the same file name
 MAX_RECENT = 10
 
 
@@ -64,7 +66,7 @@ class Settings:
     last_save_dir = _Setting("files/last_save_dir", "", str)
     recent_files = _Setting("files/recent", [], list)
     output_dir = _Setting("batch/output_dir", "", str)
-    name_template = _Setting("batch/name_template", "{stem}_{mode}.png", str)
+    name_template = _Setting("batch/name_template", DEFAULT_TEMPLATE, str)
     if_exists = _Setting("batch/if_exists", "skip", str)
 
     def __init__(self) -> None:
@@ -74,7 +76,9 @@ class Settings:
 
     def _migrate(self) -> None:
         version = self.get("version", 0, int)
-        if version < SETTINGS_VERSION:  # version 0 = fresh or pre-release store: nothing to convert yet
+        if version < 2 and self._store.value("batch/name_template") == OLD_DEFAULT_TEMPLATE:
+            self.name_template = DEFAULT_TEMPLATE  # the old default, kept by nobody's choice: models apart now
+        if version < SETTINGS_VERSION:
             self._store.setValue("version", SETTINGS_VERSION)
 
     def get(self, key: str, default: Any, kind: type) -> Any:

@@ -4,6 +4,7 @@ A task is a plain function ``fn(*args, state=TaskState)``: it reports through ``
 ``state.partial(obj)`` and passes ``state.cancelled`` as the core's ``cancel`` callback, so ``Cancel`` takes
 effect at the next tile. The worker never touches a widget; its signals reach the GUI thread through the
 ``TaskRunner`` (a QObject living on the GUI thread), which re-emits them queued. Nothing is ever terminated.
+A failure arrives as the exception object (``error``) and as the window's wording of it (``failed``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,25 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from anisketch_desktop.core.errors import AniSketchError, Cancelled
+from anisketch_desktop.core.formats import DEVICES
 
 log = logging.getLogger(__name__)
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error as the window words it: the message, and the setting that fixes it where the error says so
+    (``AniSketchError.fix``); out of memory and bugs get a plain sentence."""
+    if isinstance(exc, MemoryError):
+        return "Out of memory (try a smaller image or a smaller tile size)"
+    if not isinstance(exc, AniSketchError):
+        return f"{type(exc).__name__}: {exc}"
+    text = str(exc)
+    for key, value in exc.fix.items():
+        if key == "device":
+            text += f" (choose “{DEVICES.get(value, value)}” under Device)"
+        else:
+            text += f" (set {key.replace('_', ' ')} to {value})"
+    return text
 
 
 class TaskState:
@@ -48,7 +66,7 @@ class Worker(QObject):
     progress = Signal(float)
     partial = Signal(object)
     succeeded = Signal(object)
-    failed = Signal(str)  # a readable reason
+    failed = Signal(object)  # the exception
     cancelled = Signal()
     finished = Signal()  # always last
 
@@ -81,13 +99,11 @@ class Worker(QObject):
             result = self._fn(*self._args, state=TaskState(self), **self._kwargs)
         except Cancelled:
             self.cancelled.emit()
-        except AniSketchError as exc:
-            self.failed.emit(str(exc))
-        except MemoryError:
-            self.failed.emit("Out of memory (try a smaller image or a smaller tile size)")
+        except (AniSketchError, MemoryError) as exc:
+            self.failed.emit(exc)
         except Exception as exc:  # a bug or an odd file must fail the task, never kill the thread silently
             log.exception("task %s failed", getattr(self._fn, "__name__", self._fn))
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            self.failed.emit(exc)
         else:
             if self.is_cancelled() and result is None:
                 self.cancelled.emit()
@@ -108,7 +124,8 @@ class TaskRunner(QObject):
     progress = Signal(object, float)  # tag, fraction
     partial = Signal(object, object)  # tag, payload
     succeeded = Signal(object, object)  # tag, result
-    failed = Signal(object, str)  # tag, reason
+    error = Signal(object, object)  # tag, the exception (the window words it with describe_error)
+    failed = Signal(object, str)  # tag, describe_error(exception)
     cancelled = Signal(object)  # tag
     finished = Signal(object)  # tag; after one of succeeded / failed / cancelled
     idle = Signal()  # nothing running or pending
@@ -191,9 +208,10 @@ class TaskRunner(QObject):
     def _on_succeeded(self, result: Any) -> None:
         self.succeeded.emit(self._tag, result)
 
-    @Slot(str)
-    def _on_failed(self, reason: str) -> None:
-        self.failed.emit(self._tag, reason)
+    @Slot(object)
+    def _on_failed(self, exc: BaseException) -> None:
+        self.error.emit(self._tag, exc)
+        self.failed.emit(self._tag, describe_error(exc))
 
     @Slot()
     def _on_cancelled(self) -> None:
