@@ -1,0 +1,127 @@
+"""The window derives from the application layer like the CLI does: mode buttons, tips and controls from the
+registry; the same template messages and names as the command line; errors arrive as objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from anisketch_desktop.application import MODES, Options, check_template  # noqa: E402
+from anisketch_desktop.cli import main as cli_main  # noqa: E402
+from anisketch_desktop.core import imageio  # noqa: E402
+from anisketch_desktop.core.errors import DeviceError, InvalidOptionError  # noqa: E402
+from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
+from anisketch_desktop.gui.queue_model import Job, JobState, QueueModel  # noqa: E402
+from anisketch_desktop.gui.workers import TaskRunner, describe_error  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.queue.runner.shutdown()
+
+
+def _pictures(folder: Path) -> list[Path]:
+    rng = np.random.default_rng(3)
+    return [imageio.save_image(folder / name, rng.integers(0, 255, (40, 52, 3), dtype=np.uint8))
+            for name in ("pic.png", "pic.jpg")]
+
+
+def _run_queue(window, qtbot, files, opts):
+    window.queue.model.add_jobs([Job(f, Path(f.name), opts) for f in files])
+    with qtbot.waitSignal(window.queue.runner.batch_finished, timeout=20_000):
+        window.queue.start()
+
+
+def test_every_registry_mode_has_a_button_with_its_tip_and_controls(window):
+    panel = window.options
+    assert list(panel.mode_buttons) == list(MODES)
+    for key, mode in MODES.items():
+        button = panel.mode_buttons[key]
+        assert button.text() == mode.label and button.toolTip().startswith(mode.tip)
+        panel.set_mode(key)
+        assert panel.xdog_panel.isVisibleTo(panel) == ("xdog" in mode.options)
+        assert panel.transparent_check.isEnabled() == ("transparent" in mode.options)
+        assert panel.flats_check.isEnabled() == ("flats" in mode.options)
+        assert panel.device_box.isEnabled() == ("device" in mode.options)
+        for task, combo in panel.model_combos.items():
+            assert combo.isEnabled() == (task in mode.tasks)
+        assert panel.process_options().mode == key
+        model = QueueModel()  # the queue labels a row of this mode the same way
+        model.add_jobs([Job(Path("a.png"), Path("a.png"), Options(mode=key))])
+        assert model.data(model.index(0, QueueModel.MODE)) == mode.label
+
+
+def test_a_bad_template_reads_the_same_in_both_faces(window, qtbot, tmp_path, capsys):
+    with pytest.raises(InvalidOptionError) as info:
+        check_template("{foo}.png")
+    window.queue.template_edit.setText("{foo}.png")
+    assert window.queue.template_edit.toolTip() == str(info.value)
+    window.queue.model.add_jobs([Job(tmp_path / "a.png", Path("a.png"), Options(mode="xdog"))])
+    assert not window.queue.start_button.isEnabled()
+    imageio.save_image(tmp_path / "a.png", np.zeros((8, 8), np.uint8))
+    assert cli_main(["xdog", str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "--name", "{foo}.png"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {info.value}"
+
+
+def test_stem_template_gives_the_same_files_in_both_faces(window, qtbot, tmp_path):
+    src = tmp_path / "in"
+    files = _pictures(src)
+    before = {f: f.read_bytes() for f in files}
+    window.queue.template_edit.setText("{stem}")
+    window.queue.folder_edit.setText("")  # next to each picture: pic.png would be the input itself
+    _run_queue(window, qtbot, files, Options(mode="xdog"))
+    rows = window.queue.model.jobs()
+    assert rows[0].state == JobState.FAILED and "is the picture itself" in rows[0].reason
+    assert {f: f.read_bytes() for f in files} == before  # no input touched
+    window.queue.model.remove_rows(list(range(window.queue.model.rowCount())))
+    window.queue.folder_edit.setText(str(tmp_path / "gui"))
+    _run_queue(window, qtbot, files, Options(mode="xdog"))
+    assert cli_main(["xdog", *map(str, files), "-o", str(tmp_path / "cli"), "--name", "{stem}", "-q"]) == 0
+    gui = sorted(p.name for p in (tmp_path / "gui").iterdir())
+    # pic.png -> pic.png; pic.jpg would be pic.png too, so it keeps its own name apart: pic.jpg
+    assert gui == sorted(p.name for p in (tmp_path / "cli").iterdir()) == ["pic.jpg", "pic.png"]
+    for name in gui:
+        assert np.array_equal(imageio.read_image(tmp_path / "gui" / name), imageio.read_image(tmp_path / "cli" / name))
+
+
+def test_two_queued_pictures_never_share_an_output(window, qtbot, tmp_path):
+    files = _pictures(tmp_path / "in")
+    window.queue.folder_edit.setText(str(tmp_path / "out"))
+    window.queue.exists_combo.setCurrentIndex(window.queue.exists_combo.findData("overwrite"))
+    _run_queue(window, qtbot, files, Options(mode="xdog"))
+    outputs = [j.output for j in window.queue.model.jobs()]
+    assert [j.state for j in window.queue.model.jobs()] == [JobState.DONE, JobState.DONE]
+    assert len(set(outputs)) == 2 and all(p.is_file() for p in outputs)
+
+
+def test_a_dropped_folder_leaves_out_earlier_results(window, tmp_path):
+    src = tmp_path / "in"
+    files = _pictures(src)
+    imageio.save_image(src / "pic_sketch-xdog.png", np.zeros((8, 8), np.uint8))  # an earlier run's result
+    window.queue.folder_edit.setText("")
+    window.open_paths([src])
+    queued = sorted(j.source.name for j in window.queue.model.jobs())
+    assert queued == sorted(f.name for f in files)
+
+
+def test_worker_errors_arrive_as_objects_and_the_window_words_the_fix(qtbot):
+    runner = TaskRunner()
+    error = DeviceError("CUDA was requested, but no GPU was found. Run it on the CPU instead.", fix={"device": "cpu"})
+
+    def fails(*, state):
+        raise error
+
+    with qtbot.waitSignal(runner.error, timeout=5000) as got, qtbot.waitSignal(runner.failed, timeout=5000) as text:
+        runner.submit("t", fails)
+    assert got.args[1] is error
+    assert text.args[1] == describe_error(error)
+    assert "“CPU” under Device" in text.args[1] and "--" not in text.args[1]
+    runner.shutdown()
