@@ -49,10 +49,10 @@ def test_every_registry_mode_has_a_button_with_its_tip_and_controls(window):
         panel.set_mode(key)
         assert panel.xdog_panel.isVisibleTo(panel) == ("xdog" in mode.options)
         assert panel.transparent_check.isEnabled() == ("transparent" in mode.options)
-        assert panel.flats_check.isEnabled() == ("flats" in mode.options)
-        assert panel.device_box.isEnabled() == ("device" in mode.options)
+        assert panel.flats_check.isVisibleTo(panel) == ("flats" in mode.options)
+        assert panel.device_box.isVisibleTo(panel) == ("device" in mode.options)
         for task, combo in panel.model_combos.items():
-            assert combo.isEnabled() == (task in mode.tasks)
+            assert combo.isVisibleTo(panel) == (task in mode.tasks)
         assert panel.process_options().mode == key
         model = QueueModel()  # the queue labels a row of this mode the same way
         model.add_jobs([Job(Path("a.png"), Path("a.png"), Options(mode=key))])
