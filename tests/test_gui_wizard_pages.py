@@ -112,7 +112,8 @@ def test_train_step_is_ticked_only_once_a_model_was_trained_from_the_dataset(qtb
         model_path.write_bytes(b"")
         jobs.record_model(dataset_dir, "sketch", model_path, plan.steps)
         jobs._write_info(dataset_dir, plan, {"sketch": plan.steps}, finished=True)
-        return jobs.TrainResult({"sketch": str(model_path)}, {"sketch": plan.steps}, 0.1)
+        return jobs.TrainResult({"sketch": str(model_path)}, {"sketch": ""}, {"sketch": plan.steps},
+                                {"sketch": False}, 0.1)
 
     monkeypatch.setattr(jobs, "train", fake_train)
     assert not ticked(wizard, TRAIN_STEP)

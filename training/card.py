@@ -19,9 +19,17 @@ def _fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
+SHIPPED_DATA = (
+    "Real illustration / artist line-art pairs (132, from a public colorization project's validation set; "
+    "`clean_aligned` marks the clean, aligned ones) plus XDoG line art made from the colour pictures where "
+    "the recipe says so, or a teacher model's line art of them (distillation stages). Validation: the "
+    "recipe's `val_names`, 8 clean pairs never trained on.")
+
+
 def render(recipe: dict, summary: dict, command: str, parameters: int, size_bytes: int,
-           evaluation: dict | None = None, notes: str = "") -> str:
-    """The card's markdown. ``evaluation`` is ``python -m training.evaluate --json`` output (optional)."""
+           evaluation: dict | None = None, notes: str = "", data: str = SHIPPED_DATA) -> str:
+    """The card's markdown. ``evaluation`` is ``python -m training.evaluate --json`` output (optional);
+    ``data`` says what the model learned from (the shipped recipes' pairs unless told otherwise)."""
     name, task = recipe.get("name", "model"), recipe.get("task", "sketch")
     what = ("a picture (RGB) -> its line art (gray, 255 = paper)" if task == "sketch"
             else "line art (gray) -> a coloured picture (RGB; Lab lightness + ab colour bins)")
@@ -32,11 +40,7 @@ def render(recipe: dict, summary: dict, command: str, parameters: int, size_byte
     out += [f"* Architecture: {level} U-Net (`pixel_unshuffle` {r}), config `{config}`",
             f"* Parameters: {parameters:,}; file: {size_bytes / 1e6:.1f} MB (fp16 safetensors, config in the metadata)",
             f"* Reproduce: `{command}`", ""]
-    out += ["## Data", "",
-            "Real illustration / artist line-art pairs (132, from a public colorization project's validation set; "
-            "`clean_aligned` marks the clean, aligned ones) plus XDoG line art made from the colour pictures where "
-            "the recipe says so, or a teacher model's line art of them (distillation stages). Validation: the "
-            "recipe's `val_names`, 8 clean pairs never trained on.", ""]
+    out += ["## Data", "", data, ""]
     rows = [["stage", "data shares", "steps x batch", "lr", "validation of the weights passed on"]]
     stages = recipe.get("stages", [])
     for i, stage in enumerate(stages):
@@ -53,8 +57,11 @@ def render(recipe: dict, summary: dict, command: str, parameters: int, size_byte
     if notes:
         out += ["## Notes", "", notes.strip(), ""]
     out += ["## Limits", "",
-            "Trained on a small set of anime illustrations; photographs, 3D renders and dense textures give "
-            "busier line art. Third-party artwork was used for training only; no training image is shipped.", ""]
+            ("Trained on a small set of anime illustrations; photographs, 3D renders and dense textures give "
+             "busier line art. Third-party artwork was used for training only; no training image is shipped."
+             if data == SHIPPED_DATA else
+             "Learned only from the pictures above: expect it to do best on pictures like them. No training "
+             "picture is stored in the model file."), ""]
     return "\n".join(out)
 
 
@@ -94,7 +101,7 @@ def add_evaluation(card_path: str | Path, task: str, evaluation: dict) -> Path:
 
 
 def write(model_path: str | Path, recipe: dict, summary: dict, command: str, parameters: int,
-          evaluation: dict | None = None, notes: str = "") -> Path:
+          evaluation: dict | None = None, notes: str = "", data: str = SHIPPED_DATA) -> Path:
     model_path = Path(model_path)
-    text = render(recipe, summary, command, parameters, model_path.stat().st_size, evaluation, notes)
+    text = render(recipe, summary, command, parameters, model_path.stat().st_size, evaluation, notes, data)
     return write_card(model_path.with_suffix(".md"), text)

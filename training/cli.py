@@ -11,9 +11,10 @@ from pathlib import Path
 DEFAULT_PAIRS = "../shared/data/pairs"  # relative to the repository root
 
 
-def build_samples(recipe: dict, stage: dict, pairs_dir: str | None, dataset_dir: str | None = None,
-                  colors_dir: str | None = None, xdog: str = "auto"):
+def build_samples(recipe: dict, stage: dict, pairs_dir: str | None, colors_dir: str | None = None,
+                  xdog: str = "auto"):
     """Training and validation samples of a stage (validation = the recipe's fixed list of clean pairs).
+    A wizard dataset trains through ``training.session`` instead.
 
     ``colors_dir``: a folder of colour pictures whose line art XDoG makes (``xdog`` = "auto" for the per-picture
     tuner, or a preset name): the student project's recipe, usable without any hand-drawn line art.
@@ -25,9 +26,6 @@ def build_samples(recipe: dict, stage: dict, pairs_dir: str | None, dataset_dir:
     train, val = [], []
     if colors_dir:
         train += color_folder_samples(colors_dir, xdog)
-    if dataset_dir:
-        pairs = [(Path(c).name, Path(c), Path(s)) for c, s in data.approved_pairs(dataset_dir)]
-        train += data.load_pairs(pairs, 1.0, "dataset")
     if pairs_dir:
         clean = data.list_pairs(pairs_dir, "clean")
         loaded = data.load_pairs(clean, 1.0, "clean")
@@ -107,23 +105,27 @@ def _set_share(samples, share: float) -> None:
 
 
 def run_recipe(name: str, pairs_dir: str | None, runs: str = "runs", output: str | None = None,
-               resume: bool = True, steps_scale: float = 1.0, dataset_dir: str | None = None,
-               progress=None, cancel=None, colors_dir: str | None = None, xdog: str = "auto") -> dict:
-    """Run every stage of a recipe (each resumable), then export the best weights with a model card."""
+               resume: bool = True, steps_scale: float = 1.0, progress=None, cancel=None,
+               colors_dir: str | None = None, xdog: str = "auto") -> dict:
+    """Run every stage of a recipe (each resumable while its data and options stay the same), then export the
+    best weights with a model card."""
     from training import export, loop
     from training.recipes import load_recipe
+    from training.session import data_fingerprint
 
     recipe = load_recipe(name)
-    init = ""
+    init = fingerprint = ""
     summary = {}
     stages = recipe["stages"]
     for i, stage in enumerate(stages):
         run_dir = Path(runs) / recipe["name"] / stage["name"]
-        train, val = build_samples(recipe, stage, pairs_dir, dataset_dir, colors_dir, xdog)
+        train, val = build_samples(recipe, stage, pairs_dir, colors_dir, xdog)
         targs = dict(stage.get("train", {}))
         targs["steps"] = max(1, int(targs.get("steps", 1000) * steps_scale))
+        fingerprint = _fingerprint(data_fingerprint(train), data_fingerprint(val), recipe, stage, targs,
+                                   [s.weight for s in sorted(train, key=lambda s: s.name)], fingerprint)
         args = loop.TrainArgs(run_dir=str(run_dir), task=recipe["task"], model=recipe.get("model", {}),
-                              init_from=init, **targs)
+                              init_from=init, fingerprint=fingerprint, **targs)
         print(f"stage {stage['name']}: {len(train)} training samples, {len(val)} validation", file=sys.stderr)
 
         def stage_progress(f, i=i):
@@ -142,10 +144,26 @@ def run_recipe(name: str, pairs_dir: str | None, runs: str = "runs", output: str
 
         model = loop.best_model_from(Path(init).parent, recipe.get("export", "best"))
         command = "python -m training " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        export.export(model, out, recipe=recipe, summary=summary, command=command)
-        card.write(out, recipe, summary, command, count_parameters(model), notes=recipe.get("notes", ""))
+        if colors_dir:  # the user's own pictures: the model and its card say so
+            folder = Path(colors_dir).resolve()
+            where = f"XDoG ({xdog}) line art of the colour pictures in {folder.name}"
+            export.export(model, out, recipe=recipe, summary=summary, command=command, dataset=where,
+                          name=f"{folder.name} ({recipe['task']})", description=f"Trained on {where}")
+            card.write(out, recipe, summary, command, count_parameters(model), notes=recipe.get("notes", ""),
+                       data=f"{where} (`{folder}`){' and the pairs in `' + pairs_dir + '`' if pairs_dir else ''}.")
+        else:
+            export.export(model, out, recipe=recipe, summary=summary, command=command)
+            card.write(out, recipe, summary, command, count_parameters(model), notes=recipe.get("notes", ""))
     _leave_process_group()
     return summary
+
+
+def _fingerprint(*parts) -> str:
+    """What a recipe stage learns from (its samples' pixels and weights, the recipe, the stage before)."""
+    import hashlib
+
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _leave_process_group() -> None:
@@ -159,32 +177,69 @@ def _leave_process_group() -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--recipe", default="sketch", help="recipe name (training/recipes/NAME.json) or path")
+    p.add_argument("--recipe", default=None,
+                   help="recipe name (training/recipes/NAME.json) or path (default: sketch; with --dataset: "
+                        "the dataset wizard's training, see --task/--steps)")
     p.add_argument("--pairs", default=None,
                    help=f"folder with color/ and sketch/ (and pairs.tsv); default {DEFAULT_PAIRS} unless --dataset")
-    p.add_argument("--dataset", default=None, help="a wizard dataset folder (approved pairs)")
+    p.add_argument("--dataset", default=None,
+                   help="a wizard dataset folder (its approved pairs) or an exported pairs folder; trains like the "
+                        "wizard's Train page, runs kept inside the dataset")
+    g = p.add_argument_group("with --dataset (as on the wizard's Train page)")
+    g.add_argument("--task", choices=["sketch", "colorize", "both"], default="sketch",
+                   help="which model to train (default: %(default)s)")
+    g.add_argument("--steps", type=int, default=2000, help="training steps per model (default: %(default)s)")
+    g.add_argument("--name", default=None, help="model name (default: the dataset folder's name)")
+    g.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"],
+                   help="where to train (default: auto = a usable CUDA GPU, then Apple MPS, then the CPU)")
     p.add_argument("--colors", default=None, metavar="DIR",
                    help="a folder of colour pictures; XDoG makes their line art (no hand-drawn pairs needed)")
     p.add_argument("--xdog", default="auto", help="with --colors: auto (tuned per picture) or a preset name")
-    p.add_argument("--runs", default="runs", help="scratch folder for checkpoints and logs")
+    p.add_argument("--runs", default="runs",
+                   help="scratch folder for checkpoints and logs of --pairs/--colors runs (a --dataset keeps its "
+                        "runs inside the dataset)")
     p.add_argument("--output", default=None, help="exported .safetensors (default: the recipe's)")
     p.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
     p.add_argument("--steps-scale", type=float, default=1.0, help="multiply every stage's steps")
 
 
+def run_dataset(ns: argparse.Namespace) -> int:
+    """``--dataset``: a ``TrainingSession``, exactly as the wizard's Train page runs it."""
+    from training.session import TrainingSession, TrainOptions
+
+    tasks = ["sketch", "colorize"] if ns.task == "both" else [ns.task]
+    options = TrainOptions(tasks=tasks, steps=ns.steps, device=ns.device,
+                           name=ns.name or Path(ns.dataset).resolve().name, recipe=ns.recipe or "",
+                           steps_scale=ns.steps_scale, output=ns.output or "")
+    command = "anisketch train " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "train")
+    session = TrainingSession(ns.dataset, options, source=command)
+
+    def show(event) -> None:
+        if event.message:
+            print(event.message, file=sys.stderr)
+
+    result = session.run(progress=show, resume=not ns.no_resume, quiet=False)
+    print(json.dumps({"models": result.models, "cards": result.cards, "steps": result.steps,
+                      "resumed": result.resumed, "seconds": round(result.seconds, 1)}, indent=1))
+    return 0
+
+
 def run_args(ns: argparse.Namespace) -> int:
-    pairs = ns.pairs or (None if ns.dataset or ns.colors else DEFAULT_PAIRS)
+    if ns.dataset:
+        if not Path(ns.dataset).is_dir():
+            print(f"error: dataset folder {ns.dataset!r} not found", file=sys.stderr)
+            return 2
+        return run_dataset(ns)
+    ns.recipe = ns.recipe or "sketch"
+    pairs = ns.pairs or (None if ns.colors else DEFAULT_PAIRS)
     if ns.colors and not Path(ns.colors).is_dir():
         print(f"error: colour folder {ns.colors!r} not found", file=sys.stderr)
         return 2
     if pairs is not None and not Path(pairs).is_dir():
         print(f"error: pairs folder {pairs!r} not found", file=sys.stderr)
         return 2
-    if ns.dataset and not Path(ns.dataset).is_dir():
-        print(f"error: dataset folder {ns.dataset!r} not found", file=sys.stderr)
-        return 2
     output = ns.output
-    own = ns.dataset or ns.colors
+    own = ns.colors
     if own and not output:  # a user's own model goes to their models folder, never over a shipped one
         from anisketch_desktop import paths
         from training.recipes import load_recipe
@@ -192,7 +247,7 @@ def run_args(ns: argparse.Namespace) -> int:
         task = load_recipe(ns.recipe)["task"]
         output = str(_free_name(paths.user_models_dir() / f"{Path(own).resolve().name}-{task}.safetensors"))
         print(f"the model will be saved as {output}", file=sys.stderr)
-    summary = run_recipe(ns.recipe, pairs, ns.runs, output, not ns.no_resume, ns.steps_scale, ns.dataset,
+    summary = run_recipe(ns.recipe, pairs, ns.runs, output, not ns.no_resume, ns.steps_scale,
                          colors_dir=ns.colors, xdog=ns.xdog)
     print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "config"} for k, v in summary.items()}, indent=1))
     return 0

@@ -9,19 +9,23 @@ from pathlib import Path
 from anisketch_desktop.core.model_io import new_temp_file, save_model
 from anisketch_desktop.core.unet_model import count_parameters
 
+SHIPPED_DATASET = "real anime line-art pairs (color/sketch), see the model card"
+
 
 def export(model, path: str | Path, recipe: dict | None = None, summary: dict | None = None,
-           command: str = "", metrics: dict | None = None) -> Path:
-    """Write ``path`` (fp16 safetensors) with the recipe, command and best metrics in the metadata."""
+           command: str = "", metrics: dict | None = None, *, name: str = "", description: str = "",
+           dataset: str = SHIPPED_DATASET) -> Path:
+    """Write ``path`` (fp16 safetensors) with the recipe, command, data and best metrics in the metadata
+    (``name``/``description`` default to the recipe's title and description)."""
     path = Path(path)
     meta = {
-        "name": (recipe or {}).get("title") or (recipe or {}).get("name", path.stem),
-        "description": (recipe or {}).get("description", ""),
+        "name": name or (recipe or {}).get("title") or (recipe or {}).get("name", path.stem),
+        "description": description or (recipe or {}).get("description", ""),
         "recipe": json.dumps(recipe or {}, sort_keys=True),
         "command": command,
         "metrics": json.dumps(metrics or {k: v.get("best", {}) for k, v in (summary or {}).items()}),
         "parameters": str(count_parameters(model)),
-        "dataset": "real anime line-art pairs (color/sketch), see the model card",
+        "dataset": dataset,
     }
     return save_model(model.eval(), path, meta, half=True)
 

@@ -1,11 +1,15 @@
 """The training loop: checkpoints + resume, validation with the line metric, NaN stop, logs, DDP.
 
 Every step draws its batch and seeds dropout from ``(seed, step, rank)``, so a run resumed from a
-checkpoint produces the same weights as one that was never interrupted.
+checkpoint produces the same weights as one that was never interrupted. A checkpoint keeps the run's
+``fingerprint`` (its data and options, see ``training.session``): a run resumes only when it matches, so
+weights trained on other data are never continued or exported. The device comes from the app's engine
+(``core.engine.resolve_device``: CUDA with its kernel checks, then Apple MPS, then the CPU).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -23,7 +27,7 @@ from anisketch_desktop.core.errors import AniSketchError, Cancelled
 from anisketch_desktop.core.unet_model import UNet, UNetConfig
 from training import logs, losses, metrics
 from training.data import PatchSampler, Sample
-from training.predict import run_model
+from training.predict import validation_runner
 
 
 class TrainingDiverged(AniSketchError):
@@ -61,6 +65,7 @@ class TrainArgs:
     amp: str = "auto"  # auto: fp16 on CUDA, off on CPU; "bf16": bf16 autocast on CPU too
     threads: int = 2
     device: str = "auto"
+    fingerprint: str = ""  # what the run learns from (data + options); a checkpoint resumes only if it matches
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -104,20 +109,22 @@ def _init_weights(model: UNet, source: str, which: str = "best") -> None:
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
 
 
-def evaluate(model: UNet, val: Sequence[Sample], robust_images: int = 0) -> dict:
-    """Sketch: mean line F1 (+ robustness on the first images); colorize: PSNR/SSIM."""
+def evaluate(model: UNet, val: Sequence[Sample], robust_images: int = 0, device: str = "cpu") -> dict:
+    """Sketch: mean line F1 (+ robustness on the first images); colorize: PSNR/SSIM. The model runs through
+    the app's engine and pipeline (``training.predict``)."""
     if not val:
         return {}
+    run_model = validation_runner(model, device)
     if model.config.task == "colorize":
         from training.color_metrics import colorize_scores
 
-        return colorize_scores([run_model(model, s.sketch) for s in val], [s.color for s in val])
+        return colorize_scores([run_model(s.sketch) for s in val], [s.color for s in val])
     f1s, robust = [], []
     for i, s in enumerate(val):
-        out = run_model(model, s.color)
+        out = run_model(s.color)
         f1s.append(metrics.line_f1(out, s.truth if s.truth is not None else s.sketch))
         if i < robust_images:
-            robust.append(metrics.robustness(lambda im: run_model(model, im), s.color, clean_output=out))
+            robust.append(metrics.robustness(run_model, s.color, clean_output=out))
     res = {"f1": float(np.mean(f1s))}
     if robust:
         res["robust"] = float(np.mean([np.mean(list(r.values())) for r in robust]))
@@ -137,33 +144,80 @@ def selection_score(res: dict) -> float:
     return psnr if res.get("colorfulness_ratio", 1.0) >= MIN_COLORFULNESS else psnr - 100.0
 
 
+def checkpoint_info(run_dir: str | Path) -> dict | None:
+    """``{"step", "steps", "fingerprint"}`` of the run's checkpoint, or None when there is none (or it is
+    unreadable: a run killed while its first checkpoint was written)."""
+    path = Path(run_dir) / "ckpt.pt"
+    if not path.is_file():
+        return None
+    try:
+        ck = load_checkpoint(path)
+        return {"step": int(ck["step"]), "steps": int(ck.get("args", {}).get("steps", 0)),
+                "fingerprint": str(ck.get("args", {}).get("fingerprint", ""))}
+    except Exception:  # a truncated or foreign file: not a run that can be resumed
+        return None
+
+
+RUN_FILES = ("ckpt.pt", "log.csv", "log.jsonl", "eval.csv", "loss.png")
+
+
+def _clear_run(run_dir: Path) -> None:
+    """Remove an earlier run's checkpoint and logs from ``run_dir`` (other files are left alone)."""
+    for name in RUN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+
+
+def training_device(name: str, local_rank: int = 0, world: int = 1) -> tuple[torch.device, str | None]:
+    """``(device, note)``: the engine's choice (GPU checks, MPS) for one process; under DDP each rank's GPU."""
+    from anisketch_desktop.core.engine import resolve_device
+
+    if world > 1 and name == "auto" and torch.cuda.is_available():
+        return torch.device(f"cuda:{local_rank}"), None
+    return resolve_device(name)
+
+
 def train(
     args: TrainArgs, samples: Sequence[Sample], val: Sequence[Sample] = (), resume: bool = True,
     progress: Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None,
-    quiet: bool = False,
+    quiet: bool = False, on_step: Callable[[int, float], None] | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> dict:
     """Train (or resume) in ``args.run_dir``; returns a summary with the best validation metrics.
 
-    Writes ``ckpt.pt`` (latest, every ``ckpt_every`` steps), ``best.pt`` (best validation score),
-    ``log.csv``/``log.jsonl``/``eval.csv`` and ``loss.png``. Under torchrun every rank calls this.
+    Writes ``ckpt.pt`` (latest, every ``ckpt_every`` steps, with the best weights), ``log.csv``/
+    ``log.jsonl``/``eval.csv`` and ``loss.png``. Under torchrun every rank calls this. ``on_step(step, loss)``
+    follows the loss; ``log(line)`` receives what the run says (resumed, started fresh, the device).
+    A checkpoint whose ``fingerprint`` differs from ``args.fingerprint`` is not resumed: the run starts fresh.
     """
+    say = log or ((lambda line: print(line, file=sys.stderr)) if not quiet else (lambda line: None))
     world, rank, local_rank = _dist_info()
     if world > 1 and not torch.distributed.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         torch.distributed.init_process_group(backend)
-    if args.device == "auto":
-        device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    else:
-        device = torch.device(args.device)
+    device, note = training_device(args.device, local_rank, world)
+    if note and rank == 0:
+        say(note)
     if device.type == "cpu" and args.threads > 0:
         torch.set_num_threads(args.threads)
     run_dir = Path(args.run_dir)
     is_main = rank == 0
     ckpt_path = run_dir / "ckpt.pt"
 
+    ck = None
+    info = checkpoint_info(run_dir) if resume else None
+    if info is not None and info["fingerprint"] != args.fingerprint:
+        if is_main:
+            say(f"{run_dir}: its checkpoint was trained on other data or options; starting fresh")
+        info = None
+    if info is not None:
+        ck = load_checkpoint(ckpt_path)
+    elif is_main:
+        _clear_run(run_dir)  # a fresh run: no earlier checkpoint, logs or curve mixed into this one
+
     torch.manual_seed(args.seed)
     cfg_fn = UNetConfig.sketch if args.task == "sketch" else UNetConfig.colorize
-    config = cfg_fn(**args.model)
+    # a resumed run keeps the config it was started with (stored in its checkpoint)
+    config = UNetConfig.from_json(ck["config"]) if ck and ck.get("config") else cfg_fn(**args.model)
     model = UNet(config).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -178,15 +232,14 @@ def train(
 
     step, best, history = 0, {"score": -math.inf}, []
     best_model = None
-    if resume and ckpt_path.is_file():
-        ck = load_checkpoint(ckpt_path)
+    if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         scaler.load_state_dict(ck["scaler"])
         step, best, history, best_model = ck["step"], ck["best"], ck["history"], ck.get("best_model")
         torch.set_rng_state(ck["rng"]["torch"])
-        if not quiet and is_main:
-            print(f"resumed {ckpt_path} at step {step}", file=sys.stderr)
+        if is_main:
+            say(f"resumed {ckpt_path} at step {step} of {args.steps}")
     elif args.init_from:
         _init_weights(model, args.init_from, args.init_weights)
 
@@ -211,7 +264,7 @@ def train(
 
     def do_eval():
         nonlocal best, best_model
-        res = evaluate(model, val, args.robust_images)
+        res = evaluate(model, val, args.robust_images, str(device))
         if not res:
             return
         score = selection_score(res)
@@ -222,7 +275,7 @@ def train(
             best = {"score": score, **res}
             best_model = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if not quiet:
-            print(f"\n[eval step {step}] {json.dumps(res)} best={best['score']:.4f}", file=sys.stderr)
+            say(f"\n[eval step {step}] {json.dumps(res)} best={best['score']:.4f}")
 
     model.train()
     start_step, t0 = step, time.time()
@@ -239,8 +292,9 @@ def train(
         xb, yb = sampler.batch(step, args.batch_size, rank)
         x = torch.from_numpy(xb).to(device)
         y = torch.from_numpy(yb).to(device)
-        with torch.autocast(device.type, dtype=torch.float16 if use_amp else torch.bfloat16,
-                            enabled=use_amp or cpu_bf16):
+        autocast = (torch.autocast(device.type, dtype=torch.float16 if use_amp else torch.bfloat16)
+                    if use_amp or cpu_bf16 else contextlib.nullcontext())
+        with autocast:
             raw = ddp_model(x)
         if args.task == "sketch":
             loss, parts = losses.sketch_loss(raw, y, args.ink_weight, args.dice)
@@ -258,8 +312,11 @@ def train(
         scaler.step(opt)
         scaler.update()
         step += 1
-        logger.train_row(step, float(loss.detach()), lr, parts)
-        bar.update(step, float(loss.detach()), time.time() - t0, step - start_step)
+        loss_value = float(loss.detach())
+        logger.train_row(step, loss_value, lr, parts)
+        bar.update(step, loss_value, time.time() - t0, step - start_step)
+        if on_step is not None:
+            on_step(step, loss_value)
         if progress is not None:
             progress(step / args.steps)
         if is_main and val and (step % args.eval_every == 0 or step == args.steps):

@@ -1,32 +1,29 @@
-"""Full-image inference for validation: the engine when it exists, else pad + ``model.predict``."""
+"""Full-image inference for validation, through the app's own code path.
+
+The network being trained is wrapped in ``core.engine.InferenceEngine.from_model`` and run by
+``core.pipeline.sketch`` / ``colorize`` exactly as the app runs a saved model (input levels, the working size
+of small pictures, padding, flat colours for ``flat_fill`` models), so validation scores are what users get.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-import torch
-from torch.nn import functional as F
-
-from training import augment
 
 
-@torch.no_grad()
-def run_model(model, image: np.ndarray) -> np.ndarray:
-    """uint8 input (RGB for sketch, gray for colorize) -> uint8 output (gray sketch or RGB)."""
-    cfg = model.config
-    if cfg.input_norm == "levels":
-        image = augment.normalize_levels(image)
-    arr = image.astype(np.float32) / 255.0
-    x = torch.from_numpy(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1).copy())[None]
-    device = next(model.parameters()).device
-    x = x.to(device)
-    h, w = x.shape[-2:]
-    m = cfg.multiple
-    ph, pw = (-h) % m, (-w) % m
-    if ph or pw:
-        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-    was_training = model.training
-    model.eval()
-    out = model.predict(x)[..., :h, :w]
-    model.train(was_training)
-    out = (out[0].clamp(0, 1) * 255.0).round().byte().cpu().numpy()
-    return out[0] if out.shape[0] == 1 else out.transpose(1, 2, 0)
+def validation_runner(model, device: str = "cpu") -> Callable[[np.ndarray], np.ndarray]:
+    """``image -> output`` for ``model`` as it is now (a frozen copy): uint8 RGB -> uint8 gray line art for a
+    sketch model, uint8 gray line art -> uint8 RGB for a colorize model."""
+    from anisketch_desktop.core import pipeline
+    from anisketch_desktop.core.engine import InferenceEngine
+
+    engine = InferenceEngine.from_model(model, device, tile_size=None)
+    if engine.task == "sketch":
+        return lambda image: pipeline.sketch(image, model=engine)
+    return lambda image: pipeline.colorize(image, model=engine)
+
+
+def run_model(model, image: np.ndarray, device: str = "cpu") -> np.ndarray:
+    """One picture through ``validation_runner`` (build the runner once when there are many)."""
+    return validation_runner(model, device)(image)

@@ -179,17 +179,33 @@ class InferenceEngine:
     ):
         """``min_megapixels``: the working size of small pictures (None: the model's own ``min_megapixels``;
         0: always the picture's own size)."""
-        import torch
-
         from anisketch_desktop.core.model_io import load_model
 
+        model, metadata = load_model(model_path, "cpu")
+        self._setup(model, model_path, metadata, device, tile_size, overlap, precision, min_megapixels)
+
+    @classmethod
+    def from_model(cls, model, device: str = "auto", *, tile_size: int | None = None, overlap: int = 64,
+                   precision: str = "auto", min_megapixels: float | None = None) -> InferenceEngine:
+        """An engine around a network in memory (training validates through it, so its scores are the app's).
+        It runs a copy: the caller's network, its BatchNorm layers and its device are left as they are."""
+        import copy
+
+        engine = cls.__new__(cls)
+        twin = copy.deepcopy(model).to("cpu").eval()
+        engine._setup(twin, "<in memory>", {}, device, tile_size, overlap, precision, min_megapixels)
+        return engine
+
+    def _setup(self, model, model_path, metadata, device, tile_size, overlap, precision, min_megapixels) -> None:
+        import torch
+
         self.path = Path(model_path)
+        self.metadata = metadata
         self.device, self.device_note = resolve_device(device)
         self.tile_size = tile_size
         self.overlap = overlap
         self.precision = precision
         self._autocast = _autocast_dtype(self.device, precision)
-        model, self.metadata = load_model(self.path, "cpu")
         self.config = model.config
         self.min_megapixels = model.config.min_megapixels if min_megapixels is None else min_megapixels
         _fold_batchnorm(model)

@@ -1,27 +1,19 @@
 """The wizard's long work as plain functions ``fn(..., *, state)`` for ``workers.TaskRunner`` (no widgets).
 
 Each one calls the dataset or training layer with ``state.progress`` and ``state.cancelled`` and reports
-extra information through ``state.partial`` (log lines, loss points). The dataset/training layers (and
-torch) are imported inside the functions, which only run on worker threads.
+extra information through ``state.partial`` (log lines, loss points). The dataset layer and torch are
+imported inside the functions, which only run on worker threads (``training.session`` imports no torch).
 """
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from anisketch_desktop.core.errors import AniSketchError
-
-TASKS = ("sketch", "colorize")
-TINY_MODEL = {"base_channels": 4, "depth": 2}  # for tests and quick trials: trains in seconds on a CPU
-RUN_INFO = "wizard_run.json"  # next to a run's ckpt.pt: the arguments, so "Resume" rebuilds the same run
-MODELS_INFO = "wizard_models.json"  # every model trained (and exported) from the dataset, oldest first
+from training import session
 
 
 # ---------------------------------------------------------------------------------------------------- crawl
@@ -130,209 +122,66 @@ def export(dataset_dir: str, out_dir: str, *, state):
 
 
 # ---------------------------------------------------------------------------------------------------- train
-@dataclass
-class TrainPlan:
-    """What the Train page asks for; saved next to each run so that Resume continues the same run."""
-
-    tasks: list[str] = field(default_factory=lambda: ["sketch"])
-    steps: int = 2000
-    batch_size: int = 4
-    crop: int = 256
-    device: str = "auto"
-    name: str = "my-model"
-    model: dict = field(default_factory=dict)  # UNetConfig overrides; empty: the shipped recipe's
-    lr: float = 1e-3
-
-    @classmethod
-    def tiny(cls, **kw) -> TrainPlan:
-        """A model small enough to train in seconds (tests, trying the wizard out)."""
-        base = {"steps": 6, "batch_size": 2, "crop": 32, "model": dict(TINY_MODEL)}
-        base.update(kw)
-        return cls(**base)
-
-
-@dataclass
-class TrainResult:
-    models: dict[str, str]  # task -> exported .safetensors path
-    steps: dict[str, int]
-    seconds: float
-
-
-def runs_dir(dataset_dir: str | Path) -> Path:
-    return Path(dataset_dir) / "training"
-
-
-def saved_plan(dataset_dir: str | Path) -> tuple[TrainPlan, dict[str, int]] | None:
-    """The plan of an unfinished (cancelled or killed) run and the steps each task reached, or None."""
-    info = runs_dir(dataset_dir) / RUN_INFO
-    try:
-        raw = json.loads(info.read_text())
-        plan = TrainPlan(**raw["plan"])
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
-    if raw.get("finished"):
-        return None
-    return plan, {k: int(v) for k, v in raw.get("reached", {}).items()}
-
-
-def _write_info(dataset_dir, plan: TrainPlan, reached: dict[str, int], finished: bool) -> None:
-    folder = runs_dir(dataset_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{RUN_INFO}.tmp"
-    tmp.write_text(json.dumps({"plan": asdict(plan), "reached": reached, "finished": finished}, indent=1))
-    tmp.replace(folder / RUN_INFO)
-
-
-def trained_models(dataset_dir: str | Path) -> list[dict]:
-    """The models trained from this dataset and saved to the models folder: ``[{"task", "path", "steps",
-    "at"}, ...]``, oldest first. A dataset whose last run finished before this list was kept counts with one
-    entry per task of that run (``path`` None)."""
-    folder = runs_dir(dataset_dir)
-    try:
-        models = json.loads((folder / MODELS_INFO).read_text())
-        if isinstance(models, list):
-            return [m for m in models if isinstance(m, dict)]
-    except (OSError, ValueError):
-        pass
-    try:
-        raw = json.loads((folder / RUN_INFO).read_text())
-        if raw.get("finished"):
-            plan = TrainPlan(**raw["plan"])
-            return [{"task": task, "path": None, "steps": plan.steps, "at": None} for task in plan.tasks]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        pass
-    return []
+# The Train page runs a training.session.TrainingSession, as `anisketch train --dataset` does.
+TrainPlan = session.TrainOptions
+TINY_MODEL = session.TINY_MODEL
+TrainResult = session.TrainResult
+saved_plan = session.saved_options
+_write_info = session.write_run_info
+trained_models = session.trained_models
+record_model = session.record_model
 
 
 def has_trained_model(dataset_dir: str | Path | None) -> bool:
     """True when a model has been trained from the dataset (the wizard's Train step is done)."""
-    return dataset_dir is not None and bool(trained_models(dataset_dir))
+    return dataset_dir is not None and bool(session.trained_models(dataset_dir))
 
 
-def record_model(dataset_dir: str | Path, task: str, path: str | Path, steps: int) -> None:
-    """Add an exported model to the dataset's list of trained models (see ``trained_models``)."""
-    folder = runs_dir(dataset_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        models = json.loads((folder / MODELS_INFO).read_text())
-        models = [m for m in models if isinstance(m, dict)] if isinstance(models, list) else []
-    except (OSError, ValueError):
-        models = []
-    models.append({"task": task, "path": str(path), "steps": int(steps), "at": time.time()})
-    tmp = folder / f".{MODELS_INFO}.tmp"
-    tmp.write_text(json.dumps(models, indent=1))
-    tmp.replace(folder / MODELS_INFO)
+class _LossBatcher:
+    """Collects the session's loss points and sends them as ``("loss", task, points)`` partials at most every
+    ``interval`` seconds (a step can take a millisecond; the page redraws a few times a second)."""
+
+    def __init__(self, state, interval: float = 0.1):
+        self.state, self.interval = state, interval
+        self.task, self.points, self.last = "", [], 0.0
+
+    def add(self, task: str, step: int, loss: float) -> None:
+        if task != self.task:
+            self.flush()
+            self.task = task
+        self.points.append((step, loss))
+        if time.monotonic() - self.last >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.points:
+            self.state.partial(("loss", self.task, self.points))
+        self.points, self.last = [], time.monotonic()
 
 
-def model_file_name(name: str, task: str) -> str:
-    """A safe file name for the exported model: ``<name>-<task>.safetensors`` (letters, digits, -_.)."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", name.strip()).strip("-.") or "my-model"
-    return f"{stem}-{task}.safetensors"
+def train(dataset_dir: str, plan: session.TrainOptions, resume: bool = False, *, state) -> session.TrainResult:
+    """Train each task of ``plan`` on the approved pairs and save it (with its card) into the models folder.
 
-
-def _unique(path: Path) -> Path:
-    candidate, n = path, 2
-    while candidate.exists():
-        candidate = path.with_name(f"{path.name.removesuffix('.safetensors')}-{n}.safetensors")
-        n += 1
-    return candidate
-
-
-class _LossTail:
-    """Follows a run's ``log.jsonl`` (written by the training loop) and sends new loss points as partials."""
-
-    def __init__(self, path: Path, task: str, state, interval: float = 0.1):
-        self.path, self.task, self.state, self.interval = path, task, state, interval
-        self.offset, self.last = 0, 0.0
-        self.points: list[tuple[int, float]] = []
-
-    def poll(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last < self.interval:
-            return
-        self.last = now
-        try:
-            with self.path.open("rb") as fh:
-                fh.seek(self.offset)
-                data = fh.read()
-        except OSError:
-            return
-        end = data.rfind(b"\n") + 1  # a line still being written waits for the next poll
-        self.offset += end
-        points = []
-        for line in data[:end].splitlines():
-            try:
-                row = json.loads(line)
-                points.append((int(row["step"]), float(row["loss"])))
-            except (ValueError, KeyError, TypeError):
-                continue
-        if points:
-            self.points.extend(points)
-            self.state.partial(("loss", self.task, points))
-
-
-def train(dataset_dir: str, plan: TrainPlan, resume: bool = False, *, state) -> TrainResult:
-    """Train each task of ``plan`` on the approved pairs, then export it into the user models folder.
-
-    Runs live in ``<dataset>/training/<task>/`` (checkpoints, logs). ``resume`` continues a cancelled run
-    from its checkpoint; otherwise an old run of the same task is cleared first. Partials:
-    ``("loss", task, [(step, loss), ...])`` and ``("stage", task, index, count)``.
+    ``resume`` continues the dataset's earlier run where its pairs and options are unchanged (otherwise it
+    starts fresh, and says so). Partials: ``("loss", task, [(step, loss), ...])``, ``("stage", task, index,
+    count)`` when a task starts, ``("message", text)`` for what the session says (resumed, fresh, saved).
     """
-    from anisketch_desktop import paths
-    from anisketch_desktop.core.model_io import save_model
-    from training import data, loop
+    run = session.TrainingSession(dataset_dir, plan, source=f"AniSketch dataset wizard (Train page): {plan}")
+    losses = _LossBatcher(state)
+    tasks: list[str] = []
 
-    start = time.monotonic()
-    tasks = [t for t in plan.tasks if t in TASKS]
-    if not tasks:
-        raise AniSketchError("Choose what to train: sketch, colorize or both.")
-    pairs = data.approved_pairs(dataset_dir)
-    if not pairs:
-        raise AniSketchError("No approved pairs yet: approve some pairs on the Review page first.")
-    samples = data.load_pairs([(Path(c).name, Path(c), Path(s)) for c, s in pairs], 1.0, "dataset")
-    reached: dict[str, int] = {}
-    _write_info(dataset_dir, plan, reached, finished=False)
-    models: dict[str, str] = {}
-    for index, task in enumerate(tasks):
-        run_dir = runs_dir(dataset_dir) / task
-        if not resume and run_dir.exists():
-            shutil.rmtree(run_dir)
-        state.partial(("stage", task, index, len(tasks)))
-        args = loop.TrainArgs(
-            run_dir=str(run_dir), task=task, model=plan.model or _recipe_model(task), steps=plan.steps,
-            batch_size=plan.batch_size, crop=plan.crop, lr=plan.lr, warmup=min(100, max(1, plan.steps // 10)),
-            ckpt_every=min(200, max(10, plan.steps // 4)), log_every=1, device=plan.device,
-            eval_every=10**9,
-        )
-        tail = _LossTail(run_dir / "log.jsonl", task, state)
+    def on_progress(event: session.TrainProgress) -> None:
+        if event.task and event.task not in tasks:
+            losses.flush()
+            tasks.append(event.task)
+            state.partial(("stage", event.task, run.tasks.index(event.task), len(run.tasks)))
+        if event.loss is not None:
+            losses.add(event.task, event.step, event.loss)
+        if event.message:
+            state.partial(("message", event.message))
+        state.progress(event.fraction)
 
-        def progress(fraction: float, i=index, tail=tail) -> None:
-            tail.poll()
-            state.progress((i + fraction) / len(tasks))
-
-        try:
-            loop.train(args, samples, (), resume=resume, progress=progress, cancel=state.cancelled,
-                       quiet=True)
-        finally:
-            tail.poll(force=True)
-            reached[task] = tail.points[-1][0] if tail.points else 0
-            _write_info(dataset_dir, plan, reached, finished=False)
-        model = loop.best_model_from(run_dir)
-        target = _unique(paths.user_models_dir() / model_file_name(plan.name, task))
-        meta = {"name": f"{plan.name} ({task})", "description": f"Trained in the dataset wizard on "
-                f"{len(samples)} approved pairs of {Path(dataset_dir).name}, {plan.steps} steps"}
-        models[task] = str(save_model(model, target, meta))
-        record_model(dataset_dir, task, models[task], plan.steps)
-    _write_info(dataset_dir, plan, {t: plan.steps for t in tasks}, finished=True)
-    return TrainResult(models, {t: plan.steps for t in tasks}, time.monotonic() - start)
-
-
-def _recipe_model(task: str) -> dict:
-    """The shipped recipe's model configuration for ``task`` (the sketch recipe's; colorize: defaults)."""
     try:
-        from training.recipes import load_recipe
-
-        recipe = load_recipe(task)
-    except (OSError, ValueError):
-        return {}
-    return dict(recipe.get("model", {})) if recipe.get("task") == task else {}
+        return run.run(progress=on_progress, cancel=state.cancelled, resume=resume)
+    finally:
+        losses.flush()

@@ -21,22 +21,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from anisketch_desktop.application.formatting import format_duration
+from anisketch_desktop.core.engine import DEVICES
 from anisketch_desktop.gui.wizard import jobs
 from anisketch_desktop.gui.wizard.context import WizardContext
 from anisketch_desktop.gui.wizard.loss_curve import LossCurve
 from anisketch_desktop.gui.wizard.widgets import Banner, PageHeader, two_column_page
 
-DEVICES = {"auto": "Auto (GPU if usable)", "cuda": "CUDA (NVIDIA GPU)", "cpu": "CPU"}
 FEW_PAIRS = 20
-
-
-def format_eta(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-    if seconds >= 60:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds} s"
 
 
 class TrainPage(QWidget):
@@ -215,7 +207,7 @@ class TrainPage(QWidget):
             return
         done = fraction - self._f0
         if done > 0 and now - self._t0 > 1.0:
-            self.eta_label.setText(f"about {format_eta((now - self._t0) / done * (1.0 - fraction))} left")
+            self.eta_label.setText(f"about {format_duration((now - self._t0) / done * (1.0 - fraction))} left")
 
     def _on_partial(self, tag, payload) -> None:
         if tag != self.TAG or not isinstance(payload, tuple):
@@ -225,11 +217,13 @@ class TrainPage(QWidget):
         elif payload[0] == "stage":
             _, task, index, count = payload
             self.eta_label.setText(f"training {task} ({index + 1} of {count})…")
+        elif payload[0] == "message":  # resumed / started fresh / saved: said where the user looks
+            self.banner.show_message("info", payload[1])
 
     def _on_succeeded(self, tag, result) -> None:
         if tag == self.TAG:
             self.progress.setValue(1000)
-            self.eta_label.setText(f"done in {format_eta(result.seconds)}")
+            self.eta_label.setText(f"done in {format_duration(result.seconds)}")
             names = ", ".join(f"{task}: {path}" for task, path in result.models.items())
             self.banner.show_message("success",
                                      f"Saved {names}. The new model is selected in the main window.")
