@@ -216,3 +216,17 @@ def test_validation_runs_the_apps_engine(tiny_sketch_model, tmp_path):
     # the network being trained is left as it was (a copy runs, with its BatchNorm folded)
     assert model.training and any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_colorize_validation_runs_the_apps_guided_colorize(tiny_flats_model, tmp_path):
+    from training.predict import validation_runner
+
+    model, _ = load_model(tiny_flats_model)
+    model.config.min_megapixels = 0.5  # the app's proposal drops the upscale: so must validation
+    saved = save_model(model, tmp_path / "full.safetensors", half=False)
+    lines = np.full((80, 120), 255, np.uint8)
+    cv2.rectangle(lines, (10, 10), (100, 60), 0, 2)
+    ours = validation_runner(model)(lines)
+    app = pipeline.colorize(lines, model=saved, device="cpu")
+    assert ours.shape == app.shape == (80, 120, 3)
+    assert np.abs(ours.astype(int) - app.astype(int)).max() <= 1

@@ -61,18 +61,18 @@ def _for_fallback(model) -> bool:
 def colour_layer(lines: np.ndarray, model=None, device: str = "auto", progress=None, cancel=None,
                  megapixels: float = WORKING_MEGAPIXELS) -> np.ndarray:
     """The colorize U-Net's colour layer (no lines multiplied on) at a working size of ``megapixels``."""
+    import copy
+
     from anisketch_desktop.core import engine as engine_mod
-    from anisketch_desktop.core.models import default_model
+    from anisketch_desktop.core.models import resolve_model
 
     if isinstance(model, engine_mod.InferenceEngine):
         eng = model
         if eng.min_megapixels > 0 and eng.config.task == "colorize":  # the same weights without the upscale
-            eng = engine_mod.get_engine(eng.path, str(eng.device), min_megapixels=0.0)
+            eng = copy.copy(eng)  # shares the loaded network (also one that lives only in memory: training)
+            eng.min_megapixels = 0.0
     else:
-        from pathlib import Path
-
-        path = default_model("colorize") if model is None else Path(model)
-        eng = engine_mod.get_engine(path, device, min_megapixels=0.0)
+        eng = engine_mod.get_engine(resolve_model(model, "colorize"), device, min_megapixels=0.0)
     if eng.config.task != "colorize":
         from anisketch_desktop.core.errors import AniSketchError
 
