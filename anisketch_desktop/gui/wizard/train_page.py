@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from anisketch_desktop.application.formatting import format_duration
-from anisketch_desktop.core.engine import DEVICES
+from anisketch_desktop.core.formats import DEVICES
 from anisketch_desktop.gui.wizard import jobs
 from anisketch_desktop.gui.wizard.context import WizardContext
 from anisketch_desktop.gui.wizard.loss_curve import LossCurve
