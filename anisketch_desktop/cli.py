@@ -91,9 +91,10 @@ class BatchSummary:
 
 # --------------------------------------------------------------------------------------------- image jobs
 def _message(exc: BaseException) -> str:
-    """An error as the command line words it: the message, plus the flag that fixes it when there is one."""
+    """An error as the command line words it: the message, plus the flags that fix it where it says so
+    (``AniSketchError.fix``: each entry is one way out, e.g. "(--engine xdog or --model PATH)")."""
     text = str(exc)
-    flags = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in getattr(exc, "fix", {}).items())
+    flags = " or ".join(f"--{key.replace('_', '-')} {value}" for key, value in getattr(exc, "fix", {}).items())
     return f"{text} ({flags})" if flags else text
 
 

@@ -17,7 +17,8 @@ import argparse
 import sys
 import time
 
-from anisketch_desktop.core.errors import AniSketchError, Cancelled
+from anisketch_desktop.application import Options
+from anisketch_desktop.core.errors import AniSketchError, Cancelled, InvalidOptionError
 from anisketch_desktop.dataset.moebooru import DEFAULT_SITE
 
 
@@ -130,16 +131,12 @@ def run_pairs(args) -> int:
     params = "auto" if args.auto else args.preset
     names = ("sigma", "k", "p", "epsilon", "phi")
     overrides = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
-    if overrides:
-        if args.auto:
-            raise AniSketchError("--auto picks the parameters itself; drop --sigma/--k/--p/--epsilon/--phi")
-        from anisketch_desktop.core import xdog
-
-        base = xdog.PRESETS.get(args.preset or "default")
-        if base is None:
-            choices = ", ".join(sorted(xdog.PRESETS))
-            raise AniSketchError(f"Unknown XDoG preset {args.preset!r}; choose from: {choices}")
-        params = {**base.to_dict(), **overrides}
+    if overrides and args.auto:
+        raise InvalidOptionError("Auto picks the XDoG values itself; leave out --sigma/--k/--p/--epsilon/--phi")
+    if overrides or args.preset:  # the same checks as every XDoG run (ranges, NaN, presets)
+        checked = Options(mode="xdog", xdog=overrides, xdog_preset=args.preset or "default").xdog_params()
+        if overrides:
+            params = checked.to_dict()
     report = generate_pairs(args.dataset, params, speck_size=args.specks,
                             progress=_Progress("pairs", args.quiet), force=args.force)
     for image_id, reason in report.failed:

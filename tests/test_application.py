@@ -18,7 +18,7 @@ from anisketch_desktop.application import (
     plan_batch,
 )
 from anisketch_desktop.cli import OPTION_FLAGS, build_parser, main
-from anisketch_desktop.core.errors import DeviceError, InvalidOptionError
+from anisketch_desktop.core.errors import DeviceError, InvalidOptionError, ModelLoadError
 from anisketch_desktop.core.imageio import iter_image_files, read_image
 from anisketch_desktop.self_test import sample_picture
 
@@ -157,11 +157,17 @@ def test_bad_options_give_one_line_and_exit_2(pics, tmp_path, capsys, flags, wor
 
 
 def test_a_fix_becomes_a_flag_on_the_command_line_only():
+    pytest.importorskip("PySide6")
     from anisketch_desktop.cli import _message
+    from anisketch_desktop.gui.workers import describe_error
 
     exc = DeviceError("CUDA was requested, but no GPU was found. Run it on the CPU instead.", fix={"device": "cpu"})
     assert _message(exc).endswith("instead. (--device cpu)")
     assert "--" not in str(exc)
+    assert describe_error(exc).endswith("instead. (choose “CPU” under Device)")
+    none = ModelLoadError("No sketch model installed.", fix={"engine": "xdog", "model": "PATH"})
+    assert _message(none) == "No sketch model installed. (--engine xdog or --model PATH)"
+    assert describe_error(none) == "No sketch model installed. (use Sketch (XDoG) or pick a model under Model)"
 
 
 def test_options_validate_every_field():
@@ -171,3 +177,17 @@ def test_options_validate_every_field():
         with pytest.raises(InvalidOptionError):
             Options(**bad).validate()
     assert Options(device="cuda:1").validate().device == "cuda:1"
+
+
+def test_no_model_installed_names_the_flags_on_the_command_line(pics, tmp_path, capsys, no_shipped_models):
+    assert main(["sketch", str(pics / "pic.png"), "-o", str(tmp_path / "o"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "No sketch model installed" in err and "(--engine xdog or --model PATH)" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("flags", [["--sigma", "1e9"], ["--k", "nan"], ["--sigma", "-1"]])
+def test_pairs_checks_xdog_values_like_every_xdog_run(tmp_path, capsys, flags):
+    assert main(["pairs", "--dataset", str(tmp_path / "ds"), *flags]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: XDoG ") and "must be between" in err and len(err.strip().splitlines()) == 1

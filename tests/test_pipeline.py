@@ -168,11 +168,12 @@ def test_wrong_task_model_is_refused(tiny_sketch_model, tiny_colorize_model):
 
 
 def test_no_model_installed_is_a_clear_error():
-    with pytest.raises(ModelLoadError, match=r"No sketch model installed.*--engine xdog or --model PATH"):
+    with pytest.raises(ModelLoadError, match=r"No sketch model installed.*or use the XDoG filter") as info:
         models.default_model("sketch")
+    assert "--" not in str(info.value) and info.value.fix == {"engine": "xdog", "model": "PATH"}  # the CLI's hint
     with pytest.raises(ModelLoadError, match="No sketch model installed"):
         pipeline.sketch(_picture())
-    with pytest.raises(ModelLoadError, match=r"No colorize model installed.*--model PATH"):
+    with pytest.raises(ModelLoadError, match=r"No colorize model installed.*choose a model file"):
         pipeline.colorize(_picture())
     assert models.list_models() == []
 

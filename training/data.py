@@ -16,10 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from anisketch_desktop.core.formats import SUPPORTED_SUFFIXES
 from anisketch_desktop.core.imageio import read_image, to_uint8_rgb
 from training import augment
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+IMAGE_EXTS = SUPPORTED_SUFFIXES  # the app's one format table
 
 
 @dataclass

@@ -156,8 +156,10 @@ def default_model(task: str) -> Path:
         return shipped
     for info in list_models(task):
         return info.path
-    hint = "use --engine xdog or --model PATH" if task == "sketch" else "use --model PATH"
+    hint = "choose a model file, or use the XDoG filter" if task == "sketch" else "choose a model file"
+    fix = {"engine": "xdog", "model": "PATH"} if task == "sketch" else {"model": "PATH"}
     raise ModelLoadError(
         f"No {task} model installed: none in {paths.resource_path('models')} or {paths.user_models_dir()}; "
-        f"train one in the dataset wizard, or {hint}."
+        f"train one in the dataset wizard, or {hint}.",
+        fix=fix,  # the faces word these: "--engine xdog or --model PATH", "Sketch (XDoG)"
     )

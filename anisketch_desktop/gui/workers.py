@@ -30,13 +30,17 @@ def describe_error(exc: BaseException) -> str:
         return "Out of memory (try a smaller image or a smaller tile size)"
     if not isinstance(exc, AniSketchError):
         return f"{type(exc).__name__}: {exc}"
-    text = str(exc)
+    ways = []
     for key, value in exc.fix.items():
         if key == "device":
-            text += f" (choose “{DEVICES.get(value, value)}” under Device)"
+            ways.append(f"choose “{DEVICES.get(value, value)}” under Device")
+        elif key == "engine" and value == "xdog":
+            ways.append("use Sketch (XDoG)")
+        elif key == "model":
+            ways.append("pick a model under Model")
         else:
-            text += f" (set {key.replace('_', ' ')} to {value})"
-    return text
+            ways.append(f"set {key.replace('_', ' ')} to {value}")
+    return f"{exc} ({' or '.join(ways)})" if ways else str(exc)
 
 
 class TaskState:
