@@ -49,6 +49,40 @@ def build_samples(recipe: dict, stage: dict, pairs_dir: str | None, colors_dir: 
             train += xs
         if spec.get("teacher", 0) > 0:
             train += _teacher_samples(pairs_dir, spec, val_names)
+    if spec.get("flats", 0) > 0 or spec.get("sketched", 0) > 0:
+        train, val = _hint_data(spec, train, val, val_names, pairs_dir)
+    return train, val
+
+
+DEFAULT_FLATS = "../shared/data/lineart_flats"
+DEFAULT_COLORS = "../shared/data/colors"
+
+
+def _hint_data(spec: dict, train: list, val: list, val_names: set[str], pairs_dir: str | None):
+    """The hint colorizer's data: artists' lines + flats (``flats`` share; validation: held-out series),
+    colour pictures with the sketch model's line art (``sketched``), real pairs reduced to the working size."""
+    from training import colorize_data as cd
+
+    mp = float(spec.get("megapixels", cd.TRAIN_MEGAPIXELS))
+    train = [s for s in train if s.source != "clean"]
+    if spec.get("clean", 0) > 0 and pairs_dir:
+        pairs = cd.pair_samples(pairs_dir, val_names, "train", mp)
+        _set_share(pairs, spec["clean"])
+        train += pairs
+    if spec.get("flats", 0) > 0:
+        flats_dir = spec.get("flats_dir", DEFAULT_FLATS)
+        flats = cd.flats_samples(flats_dir, "train", mp)
+        _set_share(flats, spec["flats"])
+        train += flats
+        val = cd.flats_samples(flats_dir, "val", None) + list(val)
+    if spec.get("sketched", 0) > 0:
+        sketched = cd.color_samples(spec.get("colors_dir", DEFAULT_COLORS), spec.get("lines_cache",
+                                    "runs/cache/colors_lines"), "train", mp)
+        _set_share(sketched, spec["sketched"])
+        train += sketched
+    for s in val:
+        if s.truth_color is None:
+            s.truth_color = s.color
     return train, val
 
 
@@ -122,10 +156,11 @@ def run_recipe(name: str, pairs_dir: str | None, runs: str = "runs", output: str
         train, val = build_samples(recipe, stage, pairs_dir, colors_dir, xdog)
         targs = dict(stage.get("train", {}))
         targs["steps"] = max(1, int(targs.get("steps", 1000) * steps_scale))
+        first_init = targs.pop("init_from", "")  # a stage's own starting weights (later stages: the previous)
         fingerprint = _fingerprint(data_fingerprint(train), data_fingerprint(val), recipe, stage, targs,
                                    [s.weight for s in sorted(train, key=lambda s: s.name)], fingerprint)
         args = loop.TrainArgs(run_dir=str(run_dir), task=recipe["task"], model=recipe.get("model", {}),
-                              init_from=init, fingerprint=fingerprint, **targs)
+                              init_from=init or first_init, fingerprint=fingerprint, **targs)
         print(f"stage {stage['name']}: {len(train)} training samples, {len(val)} validation", file=sys.stderr)
 
         def stage_progress(f, i=i):

@@ -31,6 +31,8 @@ class Sample:
     weight: float = 1.0
     source: str = "pairs"
     truth: np.ndarray | None = None  # the untouched line art, scored by the metric (validation)
+    flat: np.ndarray | None = None  # lineart_flats: the artist's flat colours (H x W x 3 uint8)
+    truth_color: np.ndarray | None = None  # colorize validation: the artist's coloured picture
 
 
 def read_rgb(path: str | Path) -> np.ndarray:

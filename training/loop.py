@@ -66,6 +66,7 @@ class TrainArgs:
     threads: int = 2
     device: str = "auto"
     fingerprint: str = ""  # what the run learns from (data + options); a checkpoint resumes only if it matches
+    hints: dict = field(default_factory=dict)  # hint models: training.hint_sampler.HintSpec overrides
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -99,6 +100,9 @@ def _lr_at(args: TrainArgs, step: int) -> float:
 
 
 def _init_weights(model: UNet, source: str, which: str = "best") -> None:
+    """Start from a model file or checkpoint. A colorize model without hint inputs can start a hint model:
+    its first layer's weights go to the line-art channels, the hint channels start at zero (so the new model
+    begins exactly as the old one and learns what the hints mean)."""
     if source.endswith(".safetensors"):
         from anisketch_desktop.core.model_io import load_model
 
@@ -106,7 +110,16 @@ def _init_weights(model: UNet, source: str, which: str = "best") -> None:
     else:
         ckpt = load_checkpoint(source)
         state = ckpt["model"] if which == "last" else ckpt.get("best_model") or ckpt["model"]
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    own = model.state_dict()
+    for key, value in state.items():
+        target = own.get(key)
+        if target is not None and value.ndim == 4 and target.ndim == 4 and value.shape[1] < target.shape[1] \
+                and value.shape[0] == target.shape[0] and value.shape[2:] == target.shape[2:]:
+            grown = torch.zeros_like(target)
+            grown[:, : value.shape[1]] = value  # pixel_unshuffle keeps each input channel's sub-pixels together
+            state[key] = grown
+    model.load_state_dict(state)
 
 
 def evaluate(model: UNet, val: Sequence[Sample], robust_images: int = 0, device: str = "cpu") -> dict:
@@ -114,6 +127,10 @@ def evaluate(model: UNet, val: Sequence[Sample], robust_images: int = 0, device:
     the app's engine and pipeline (``training.predict``)."""
     if not val:
         return {}
+    if model.config.task == "colorize" and model.config.hint_channels:
+        from training.hint_eval import evaluate_hint_model
+
+        return evaluate_hint_model(model, val, device=device)
     run_model = validation_runner(model, device)
     if model.config.task == "colorize":
         from training.color_metrics import colorize_scores
@@ -140,7 +157,7 @@ def selection_score(res: dict) -> float:
     keep at least ``MIN_COLORFULNESS`` of the truth's colourfulness (PSNR alone favours grey averages)."""
     if "f1" in res:
         return res["f1"]
-    psnr = res.get("psnr", 0.0)
+    psnr = res.get("psnr", 0.0) + res.get("psnr_hints", 0.0)  # hint models: with and without hints
     return psnr if res.get("colorfulness_ratio", 1.0) >= MIN_COLORFULNESS else psnr - 100.0
 
 
@@ -248,8 +265,13 @@ def train(
         ddp_model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[local_rank] if device.type == "cuda" else None
         )
-    sampler = PatchSampler(samples, args.task, args.crop, args.scale, args.photometric,
-                           config.input_norm == "levels", seed=args.seed)
+    sampler_args = (samples, args.task, args.crop, args.scale, args.photometric, config.input_norm == "levels")
+    if config.hint_channels:
+        from training.hint_sampler import HintPatchSampler
+
+        sampler = HintPatchSampler(*sampler_args, seed=args.seed, hints=args.hints)
+    else:
+        sampler = PatchSampler(*sampler_args, seed=args.seed)
     rebalance = None
     if args.task == "colorize" and args.rebalance:
         rebalance = losses.ab_prior([s.color for s in samples], config.unshuffle)

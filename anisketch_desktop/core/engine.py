@@ -248,6 +248,10 @@ class InferenceEngine:
         if image.ndim == 2:
             image = image[..., None]
         channels = self.config.in_channels
+        if self.config.hint_channels and image.ndim == 3 and image.shape[2] == self.config.line_channels:
+            # a hint model without hints: empty hint planes (``core.proposal`` passes real ones)
+            pad = np.zeros(image.shape[:2] + (self.config.hint_channels,), dtype=np.float32)
+            image = np.concatenate([image.astype(np.float32, copy=False), pad], axis=2)
         if image.ndim != 3 or image.shape[2] != channels:
             got = "x".join(str(s) for s in image.shape)
             kind = "RGB (3-channel)" if channels == 3 else "grayscale (1-channel)"
@@ -258,7 +262,11 @@ class InferenceEngine:
             raise AniSketchError("The image is empty.")
         image = image.astype(np.float32, copy=False)
         if self.config.input_norm == "levels":
-            image = normalize_levels(image)
+            lines = self.config.line_channels
+            if lines == channels:
+                image = normalize_levels(image)
+            else:  # only the picture's levels: hint colours are exact
+                image = np.concatenate([normalize_levels(image[..., :lines]), image[..., lines:]], axis=2)
         height, width = image.shape[:2]
         scale = working_scale(height, width, self.min_megapixels)
         if scale > 1.0:  # a small picture: the network draws it at a larger working size, then it is scaled back

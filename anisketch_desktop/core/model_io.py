@@ -23,7 +23,8 @@ CONFIG_KEY = "anisketch_config"
 FORMAT_KEY = "anisketch_format"
 FORMAT_VERSION = "1"
 MAX_CONFIG_CHARS = 4096  # a real config is ~300 characters
-LIMITS = {"base_channels": (1, 128), "depth": (1, 6), "unshuffle": (1, 4), "color_bins": (0, 1024)}
+LIMITS = {"base_channels": (1, 128), "depth": (1, 6), "unshuffle": (1, 4), "color_bins": (0, 1024),
+          "hint_channels": (0, 4)}
 MAX_WIDTH = 2048  # base_channels * 2**depth: the widest layer (shipped models: 384)
 MAX_WEIGHT_BYTES = 1 << 30
 _CHANNELS = {"sketch": (3, 1), "colorize": (1, 3)}
@@ -102,9 +103,13 @@ def config_problem(config: dict) -> str | None:
     if width > MAX_WIDTH:
         return f"its widest layer would have {width} channels (at most {MAX_WIDTH})"
     task = config.get("task")
+    hints = config.get("hint_channels", 0)
+    if hints not in (0, 4) or hints and task != "colorize":
+        return "hint_channels is 0, or 4 (hint RGB + mask) for a colorize model"
     channels = (config.get("in_channels", 3), config.get("out_channels", 1))
-    if task in _CHANNELS and channels != _CHANNELS[task]:
-        return f"a {task} model takes {_CHANNELS[task][0]} and gives {_CHANNELS[task][1]} channels, not {channels}"
+    expected = (1 + hints, 3) if task == "colorize" else _CHANNELS.get(task)
+    if expected and channels != expected:
+        return f"a {task} model takes {expected[0]} and gives {expected[1]} channels, not {channels}"
     return None
 
 

@@ -39,6 +39,8 @@ class UNetConfig:
     multiply_lines: bool = False  # colorize: the net paints a flat colour layer; the input lines multiply onto it
     flat_fill: bool = False  # multiply_lines: the pipeline gives each closed region of the lines one colour
     min_megapixels: float = 0.0  # inference: smaller pictures are enlarged (up to 2x) to about this size first
+    hint_channels: int = 0  # colorize: after the line art, colour hints as RGB (3) + a hint mask (1): 4
+    work_megapixels: float = 0.0  # hint models: the proposal is drawn at about this size, then enlarged
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -47,8 +49,8 @@ class UNetConfig:
             raise ValueError(f"input_norm must be one of {INPUT_NORMS}, not {self.input_norm!r}")
         if self.depth < 1 or self.base_channels < 1 or self.unshuffle < 1:
             raise ValueError("depth, base_channels and unshuffle must be positive")
-        if self.min_megapixels < 0:
-            raise ValueError("min_megapixels must be >= 0")
+        if self.min_megapixels < 0 or self.work_megapixels < 0:
+            raise ValueError("min_megapixels and work_megapixels must be >= 0")
         problem = config_problem(asdict(self))  # the bounds a model file is held to (untrusted input)
         if problem:
             raise ValueError(problem)
@@ -65,7 +67,13 @@ class UNetConfig:
     @classmethod
     def colorize(cls, **kw) -> UNetConfig:
         kw.setdefault("color_bins", color.num_bins())
-        return cls(task="colorize", in_channels=1, out_channels=3, **kw)
+        kw.pop("in_channels", None)
+        return cls(task="colorize", in_channels=1 + kw.get("hint_channels", 0), out_channels=3, **kw)
+
+    @property
+    def line_channels(self) -> int:
+        """Channels of the picture itself (the rest of ``in_channels`` are hint planes)."""
+        return self.in_channels - self.hint_channels
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -104,8 +112,11 @@ class UNet(nn.Module):
     def forward(self, x: torch.Tensor):
         """Raw outputs: sketch/RGB logits ``B x C x H x W``; colorize with bins: ``(L_logits, ab_logits)``,
         plus the input line art as a third item when ``multiply_lines`` (the way artists lay flat colours under
-        a line layer set to Multiply: lines and fills stay exactly where the drawing has them)."""
-        lines = x.clamp(0.0, 1.0) if self.ab_head is not None and self.config.multiply_lines else None
+        a line layer set to Multiply: lines and fills stay exactly where the drawing has them).
+
+        Hint models (``hint_channels`` 4) take ``B x 5 x H x W``: line art, hint RGB, hint mask (1 where the
+        user gave a colour); the hint RGB is 0 where the mask is 0."""
+        lines = x[:, :1].clamp(0.0, 1.0) if self.ab_head is not None and self.config.multiply_lines else None
         r = self.config.unshuffle
         if r > 1:
             x = F.pixel_unshuffle(x, r)
