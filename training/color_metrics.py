@@ -68,3 +68,15 @@ def colorize_scores(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -
         "colorfulness": float(np.mean(cp)),
         "colorfulness_ratio": float(np.mean(cp) / max(np.mean(ct), 1e-6)),
     }
+
+
+def lab(rgb: np.ndarray) -> np.ndarray:
+    """CIE Lab (D65; L in [0, 100]) of a uint8 RGB image, float32."""
+    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+
+
+def delta_e_share(pred: np.ndarray, truth: np.ndarray, threshold: float = 10.0) -> float:
+    """Share of pixels whose colour is within CIE76 ΔE ``threshold`` of the truth (uint8 RGB images)."""
+    pred = _match(pred, truth)
+    diff = lab(pred) - lab(truth)
+    return float(np.mean(np.sqrt((diff * diff).sum(axis=2)) <= threshold))

@@ -98,8 +98,11 @@ def _engine(model, device: str):
 
     if isinstance(model, engine_mod.InferenceEngine):
         eng = model
+        if eng.min_megapixels > 0:  # the same weights, drawn at the working size instead of enlarged
+            eng = engine_mod.get_engine(eng.path, str(eng.device), min_megapixels=0.0)
     else:
-        eng = engine_mod.get_engine(default_proposal_model() if model is None else Path(model), device)
+        path = default_proposal_model() if model is None else Path(model)
+        eng = engine_mod.get_engine(path, device, min_megapixels=0.0)
     if eng.config.task != "colorize":
         raise AniSketchError(f"{eng.path.name} is a {eng.config.task} model; colour proposals need a colorize model.")
     return eng
@@ -127,7 +130,7 @@ def propose_colors(lines: np.ndarray, hints=None, reference: np.ndarray | None =
     in [0, 1], no lines on it, at the drawing's size.
 
     ``hints`` (``core.hints.Hints`` or None) steer a hint model; a colorize model without hint inputs (the
-    previous shipped one) ignores them and draws at the picture's size. ``model``: None (the default), a path,
+    previous shipped one) ignores them. ``model``: None (the default), a path,
     or an ``InferenceEngine``. ``reference`` is accepted for symmetry with ``core.guided`` (which matches the
     regions to the reference's colours); the network itself does not read it.
     """
@@ -141,12 +144,14 @@ def propose_colors(lines: np.ndarray, hints=None, reference: np.ndarray | None =
         raise Cancelled("Cancelled")
     eng = _engine(model, device)
     height, width = lines.shape
-    if not eng.config.hint_channels:
-        return eng.run(lines[..., None], layer=True, progress=progress, cancel=cancel)
     megapixels = eng.config.work_megapixels or DEFAULT_WORK_MEGAPIXELS
     work = working_shape(height, width, megapixels, eng.config.multiple)
-    rgb, mask = hint_planes(hints, (height, width), work)
-    layer = eng.run(network_input(lines, rgb, mask, work), layer=True, cancel=cancel)
+    if eng.config.hint_channels:
+        rgb, mask = hint_planes(hints, (height, width), work)
+        image = network_input(lines, rgb, mask, work)
+    else:  # a colorize model without hint inputs (the previous kind): its colour layer, hints unread
+        image = cv2.resize(lines, work[::-1], interpolation=cv2.INTER_AREA)[..., None]
+    layer = eng.run(image, layer=eng.config.multiply_lines, cancel=cancel)
     if work != (height, width):
         layer = cv2.resize(layer, (width, height), interpolation=cv2.INTER_LINEAR)
     if progress is not None:
