@@ -2,9 +2,9 @@
 
 On the validation drawings (the held-out ``lineart_flats`` series and the colorize recipe's validation pairs):
 
-* **24 hints**: PSNR against the artist's colours of the full pipeline (``core.guided.ColorizeSession`` when it
-  is installed, else the proposal + ``core.flats``) with 24 random hints from the true colours away from the
-  lines, next to a plain nearest-hint (Voronoi) fill of the same hints with the lines multiplied on;
+* **24 hints**: PSNR against the artist's colours of the full pipeline (``core.guided.ColorizeSession``) with
+  24 random hints from the true colours away from the lines, next to a plain nearest-hint (Voronoi) fill of the
+  same hints with the lines multiplied on;
 * **one hint per flat region** (``lineart_flats``): PSNR of the flats layer against the artist's flats and the
   share of pixels within CIE76 ΔE 10 of them;
 * **no hints**: PSNR / SSIM / colourfulness of the pipeline, of the previous colorizer (``--old``) and of a flat
@@ -39,39 +39,24 @@ def validation(flats_dir: str, pairs_dir: str, recipe: str = "colorize_hints", p
 
 
 class Pipeline:
-    """Our colorize: ``core.guided.ColorizeSession`` (regions, hints, proposal) if present, else the proposal
-    followed by ``core.flats.flat_fill``; ``render(lines uint8, points) -> (rgb uint8, flats uint8)``."""
+    """Our colorize as the app runs it: ``core.guided.ColorizeSession`` (regions, hint fill, the proposal);
+    ``render(session, points) -> (rgb uint8, flats uint8)``."""
+
+    name = "ColorizeSession"
 
     def __init__(self, model: str | None):
         self.model = model
-        try:
-            from anisketch_desktop.core.guided import ColorizeSession
-        except ImportError:
-            ColorizeSession = None
-        self.session_cls = ColorizeSession
-        self.name = "ColorizeSession" if ColorizeSession else "proposal + core.flats"
 
     def session(self, lines: np.ndarray):
-        if self.session_cls is None:
-            return lines
-        session = self.session_cls(lines, model=self.model, device="cpu")
+        from anisketch_desktop.core.guided import ColorizeSession
+
+        session = ColorizeSession(lines, model=self.model, device="cpu")
         session.prepare()
         return session
 
     def render(self, session, points) -> tuple[np.ndarray, np.ndarray]:
-        hints = hint_eval.as_hints(points)
-        if self.session_cls is not None:
-            res = session.render(hints, flat=True)
-            return res.rgb[..., :3], res.flats[..., :3]
-        from anisketch_desktop.core import flats as flat_colours
-        from anisketch_desktop.core.levels import normalize_levels
-        from anisketch_desktop.core.proposal import propose_colors
-
-        lines = session.astype(np.float32) / 255.0
-        layer = propose_colors(normalize_levels(lines), hints, model=self.model, device="cpu")
-        filled = flat_colours.flat_fill(layer, normalize_levels(lines))
-        flats = np.round(filled * 255).astype(np.uint8)
-        return hint_eval.multiply_lines(flats, session), flats
+        res = session.render(hint_eval.as_hints(points), flat=True)
+        return res.rgb[..., :3], res.flats[..., :3]
 
 
 def run(val, model: str | None, old: str | None, count: int = 24, seed: int = 0, grid: str | None = None) -> dict:

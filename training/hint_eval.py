@@ -8,25 +8,17 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import cv2
 import numpy as np
 
 from anisketch_desktop.core.proposal import DEFAULT_WORK_MEGAPIXELS, hint_planes, working_shape
 from training.hint_sampler import away_from_lines
 
-Point = namedtuple("Point", "x y color")  # the fields of core.hints.HintPoint
-Stroke = namedtuple("Stroke", "points color width")
-HintSet = namedtuple("HintSet", "points strokes")
 
+def as_hints(points):
+    """``core.hints.Hints`` of ``(x, y, (r, g, b))`` points."""
+    from anisketch_desktop.core.hints import HintPoint, Hints
 
-def as_hints(points) -> HintSet:
-    """``core.hints.Hints`` when that module exists (what the app passes), else a look-alike."""
-    try:
-        from anisketch_desktop.core.hints import HintPoint, Hints
-    except ImportError:
-        return HintSet(tuple(Point(*p) for p in points), ())
     return Hints(points=tuple(HintPoint(float(x), float(y), tuple(int(v) for v in c)) for x, y, c in points))
 
 
