@@ -1,6 +1,6 @@
 """Measures of the hint-conditioned colorizer: its proposal with and without hints, and the plain baselines.
 
-* ``propose`` mirrors ``core.proposal.propose_colors`` for an in-memory ``UNet`` (training validation);
+* ``propose``: ``core.proposal.propose_colors`` through an engine (around a network in memory in training);
 * ``random_hints`` draws the measured hints: N points from the true colours, away from the lines;
 * ``region_hints``: one hint per true flat region (the flats measure);
 * ``voronoi_fill``: every pixel takes the nearest hint's colour (the baseline a hint tool must beat).
@@ -11,7 +11,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from anisketch_desktop.core.proposal import DEFAULT_WORK_MEGAPIXELS, hint_planes, working_shape
 from training.hint_sampler import away_from_lines
 
 
@@ -79,23 +78,17 @@ def multiply_lines(rgb: np.ndarray, lines: np.ndarray) -> np.ndarray:
     return np.round(out).astype(np.uint8)
 
 
-def propose(model, lines: np.ndarray, points=(), megapixels: float | None = None) -> np.ndarray:
-    """uint8 colour layer of an in-memory hint ``UNet`` for uint8 ``lines`` (255 = paper) and hint ``points``
-    (full-size pixels), drawn at the working size and enlarged, as ``core.proposal.propose_colors`` does."""
-    from training.predict import run_model
+def propose(engine, lines: np.ndarray, points=()) -> np.ndarray:
+    """uint8 colour layer for uint8 ``lines`` (255 = paper) and hint ``points`` (full-size pixels) through
+    ``core.proposal.propose_colors`` with ``engine`` (an ``InferenceEngine``, e.g. around a network in memory)."""
+    from anisketch_desktop.core.proposal import propose_colors
 
-    cfg = model.config
-    h, w = lines.shape
-    mp = megapixels or cfg.work_megapixels or DEFAULT_WORK_MEGAPIXELS
-    wh, ww = working_shape(h, w, mp, cfg.multiple)
-    small = cv2.resize(lines, (ww, wh), interpolation=cv2.INTER_AREA)
-    rgb, mask = hint_planes(as_hints(points), (h, w), (wh, ww))
-    planes = np.dstack([rgb * mask[..., None], mask])
-    out = run_model(model, small, planes, layer=True)
-    return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+    layer = propose_colors(lines.astype(np.float32) / 255.0, as_hints(points), model=engine)
+    return np.round(layer * 255.0).astype(np.uint8)
 
 
-def evaluate_hint_model(model, val, count: int = 24, seed: int = 0, megapixels: float = 0.5) -> dict:
+def evaluate_hint_model(model, val, count: int = 24, seed: int = 0, megapixels: float = 0.5,
+                        device: str = "cpu") -> dict:
     """Validation during training: no hints (PSNR/SSIM/colourfulness of layer x lines against the artist's
     colours) and ``count`` random hints (``psnr_hints``, with the Voronoi fill's PSNR beside it); pictures are
     first reduced to ``megapixels`` (quick; the final measures run at full size in ``training.evaluate``)."""
@@ -106,13 +99,16 @@ def evaluate_hint_model(model, val, count: int = 24, seed: int = 0, megapixels: 
     lines = [shrink(s.truth if s.truth is not None else s.sketch, megapixels) for s in val]
     lines = [ln if ln.shape == t.shape[:2] else cv2.resize(ln, t.shape[1::-1], interpolation=cv2.INTER_AREA)
              for ln, t in zip(lines, truths, strict=True)]
-    preds = [multiply_lines(propose(model, ln), ln) for ln in lines]
+    from anisketch_desktop.core.engine import InferenceEngine
+
+    engine = InferenceEngine.from_model(model, device, tile_size=None)
+    preds = [multiply_lines(propose(engine, ln), ln) for ln in lines]
     res = colorize_scores(preds, truths)
     rng = np.random.default_rng(seed)
     ours, vor = [], []
     for ln, truth in zip(lines, truths, strict=True):
         pts = random_hints(rng, truth, ln, count)
-        ours.append(psnr(multiply_lines(propose(model, ln, pts), ln), truth))
+        ours.append(psnr(multiply_lines(propose(engine, ln, pts), ln), truth))
         vor.append(psnr(multiply_lines(voronoi_fill(ln.shape, pts), ln), truth))
     res["psnr_hints"] = float(np.mean(ours))
     res["psnr_voronoi"] = float(np.mean(vor))

@@ -99,7 +99,10 @@ def _engine(model, device: str):
     if isinstance(model, engine_mod.InferenceEngine):
         eng = model
         if eng.min_megapixels > 0:  # the same weights, drawn at the working size instead of enlarged
-            eng = engine_mod.get_engine(eng.path, str(eng.device), min_megapixels=0.0)
+            import copy
+
+            eng = copy.copy(eng)  # shares the network and its lock (also one that lives only in memory)
+            eng.min_megapixels = 0.0
     else:
         path = default_proposal_model() if model is None else Path(model)
         eng = engine_mod.get_engine(path, device, min_megapixels=0.0)
