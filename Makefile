@@ -30,9 +30,12 @@ bench: setup
 
 bench-gui: setup
 	$(BIN)/python -m benchmarks.bench_gui
+	$(BIN)/python -m benchmarks.bench_hints
 
 screenshot: setup
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshot.py -o docs/screenshot_main.png
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshot.py --scene hints --size 1600x1000 \
+		--queue 0 -o docs/screenshot_hints.png
 
 package: setup
 	bash packaging/build.sh

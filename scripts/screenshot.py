@@ -3,6 +3,7 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshot.py -o docs/screenshot_main.png
     .venv/bin/python scripts/screenshot.py my_picture.png -o shot.png --theme light     # offscreen
     .venv/bin/python scripts/screenshot.py --wizard-pages docs/wizard                  # + one PNG per page
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshot.py --scene hints --size 1600x1000
 
 The app starts through ``anisketch_desktop.app.run_gui`` with a throw-away ``ANISKETCH_HOME`` (no saved
 geometry, settings or models of yours leak in), opens the picture (default: a generated, colourful
@@ -13,6 +14,9 @@ small pictures are run through the batch queue first so the queue dock shows fin
 With ``--wizard-pages OUTDIR`` the dataset wizard opens on a temporary dataset: a few generated pictures are
 imported through the wizard's folder import, sketches are generated, some are approved/rejected, and each page
 is saved as ``OUTDIR/wizard_<n>_<page>.png``.
+
+``--scene hints`` shoots the hint tool instead (``screenshot_hints.py``): line art of the illustration in
+Colorize mode with colour hints placed by mouse events, a reference picture and a saved palette.
 
 Without ``DISPLAY`` (and without ``QT_QPA_PLATFORM``) Qt runs offscreen; under Xvfb it uses the X server.
 Exit status 0 when every screenshot was written, 1 otherwise.
@@ -341,7 +345,13 @@ def drive(app, args, work: Path, result: dict) -> None:
         if window is None:
             raise Failed("no main window")
         wait_until(app, lambda: window.options.sketch_model_combo.count() > 0, args.timeout, "the model list")
-        result["files"] = [shoot_main(app, window, args, work)]
+        if args.scene == "hints":
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            import screenshot_hints
+
+            result["files"] = [screenshot_hints.shoot_hints(app, window, args, work, sys.modules[__name__])]
+        else:
+            result["files"] = [shoot_main(app, window, args, work)]
         if args.wizard_pages:
             result["files"] += shoot_wizard(app, window, args, work)
         result["ok"] = True
@@ -361,7 +371,10 @@ def _size(text: str) -> tuple[int, int]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("picture", nargs="?", help="picture to show (default: a generated illustration)")
-    p.add_argument("-o", "--output", default=str(REPO / "docs" / "screenshot_main.png"), help="PNG to write")
+    p.add_argument("-o", "--output", help="PNG to write (default docs/screenshot_<scene>.png)")
+    p.add_argument("--scene", default="main", choices=["main", "hints"],
+                   help="main: a result and the batch queue; hints: Colorize with colour hints on line art")
+    p.add_argument("--hint-picture", type=_size, default=(1224, 816), help="size WxH of the hints scene's drawing")
     p.add_argument("--mode", default="auto", choices=["auto", "sketch", "xdog", "colorize", "style"],
                    help="auto: the U-Net sketch when a sketch model is installed, else XDoG")
     p.add_argument("--model", help="a sketch model (.safetensors) to use, as if the user had trained it")
@@ -381,6 +394,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.output = args.output or str(REPO / "docs" / f"screenshot_{args.scene}.png")
     work = Path(tempfile.mkdtemp(prefix="anisketch_shot_"))
     home = Path(args.home) if args.home else work / "home"
     os.environ["ANISKETCH_HOME"] = str(home)

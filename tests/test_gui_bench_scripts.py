@@ -76,3 +76,25 @@ def test_bench_gui_prints_figures_and_a_json_line(tmp_path):
     assert phases["batch"]["tally"]["done"] == 1
     assert all(phases[k]["max_ms"] is not None for k in ("idle", "batch", "canvas_open", "canvas_run"))
     assert "max gap ms" in result.stdout
+
+
+def test_screenshot_script_shoots_the_hint_tool(tmp_path):
+    out = tmp_path / "hints.png"
+    cmd = [sys.executable, str(REPO / "scripts" / "screenshot.py"), "--scene", "hints", "-o", str(out),
+           "--size", "1000x700", "--queue", "0", "--hint-picture", "480x320", "--device", "cpu", "--timeout", "120"]
+    result = subprocess.run(cmd, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "hints: " in result.stdout
+    from PIL import Image
+
+    with Image.open(out) as shot:
+        assert shot.size == (1000, 700)
+
+
+def test_bench_hints_prints_figures_and_a_json_line(tmp_path):
+    cmd = [sys.executable, "-m", "benchmarks.bench_hints", "--size", "320x240", "--hints", "2", "--timeout", "120"]
+    result = subprocess.run(cmd, cwd=REPO, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["drawing"] == [320, 240] and summary["click"]["n"] == 2 and summary["undo"]["n"] == 2
+    assert 0 < summary["click"]["max_s"] < 60 and summary["drag"]["renders_during_drag"] >= 1

@@ -203,6 +203,15 @@ class ImageSession(QObject):
         if not self._runner.is_busy() and not self._loader.is_busy():
             self.busy_changed.emit("")
 
+    def show_result(self, result: Result, finished: bool = False) -> None:
+        """A result made elsewhere (the guided colorizer) becomes the canvas's result."""
+        self._previewer.cancel_all()
+        self._preview_wanted = False
+        self.result = result
+        self.result_changed.emit(result)
+        if finished:
+            self.run_finished.emit(result)
+
     def clear_result(self) -> None:
         self._previewer.cancel_all()
         self._preview_timer.stop()

@@ -18,6 +18,7 @@ from anisketch_desktop.application.naming import output_path
 from anisketch_desktop.core import formats
 from anisketch_desktop.core.errors import AniSketchError
 from anisketch_desktop.gui import dialogs
+from anisketch_desktop.gui.colorize_tool import ColorizeTool
 from anisketch_desktop.gui.compare_view import CompareView
 from anisketch_desktop.gui.drop import parse_mime
 from anisketch_desktop.gui.image_session import ImageSession
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
             "Batch queue", "queue_dock", self.queue, Qt.DockWidgetArea.BottomDockWidgetArea
         )
 
+        self.colorize = ColorizeTool(self)  # the hint tool, its dock and the live guided result
         self.zoom_label, self.device_label, self.time_label = (
             QLabel("100%"),
             QLabel("Device: Auto"),
@@ -213,6 +215,9 @@ class MainWindow(QMainWindow):
         except AniSketchError as exc:
             dialogs.show_error(self, f"{MODES[opts.mode].label}: check the settings", str(exc))
             return
+        if opts.mode == "colorize":
+            self.colorize.run()
+            return
         self.session.run(opts)
 
     def _models_ready(self, mode: str) -> bool:
@@ -261,6 +266,7 @@ class MainWindow(QMainWindow):
         result = self.session.result
         if result is None or result.mode != mode:
             self.session.clear_result()
+        self.colorize.mode_changed(mode)
         self._request_preview()
 
     # ------------------------------------------------------------------ session feedback
@@ -269,6 +275,7 @@ class MainWindow(QMainWindow):
         h, w = source.image.shape[:2]
         self.setWindowTitle(f"{source.name} ({w}×{h}) — AniSketch")
         self.statusBar().showMessage(f"Opened {source.name}: {w}×{h}", 5000)
+        self.colorize.source_changed(source)
         self._request_preview()
         self._update_actions()
 
@@ -458,6 +465,7 @@ class MainWindow(QMainWindow):
         QApplication.instance().removeEventFilter(self._space_filter)
         self.queue.runner.shutdown()
         self.session.shutdown()
+        self.colorize.shutdown()
         super().closeEvent(event)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - drops on the docks land here too

@@ -111,9 +111,13 @@ def build_menus(w: MainWindow) -> dict[str, QAction]:
     recent = file_menu.addMenu("Open &Recent")
     recent.aboutToShow.connect(lambda: _fill_recent(w, recent))
     file_menu.addSeparator()
-    file_menu.addActions([a["paste"], a["save"], a["save_as"], a["copy"]])
+    file_menu.addActions([a["paste"], a["save"], a["save_as"], a["copy"], w.colorize.actions["export_layers"]])
     file_menu.addSeparator()
     file_menu.addAction(a["quit"])
+
+    edit = bar.addMenu("&Edit")  # the colour hints of Colorize mode
+    for action in w.colorize.edit_actions():
+        edit.addSeparator() if action is None else edit.addAction(action)
 
     view = bar.addMenu("&View")
     view.addActions([a["fit"], a["actual"], a["zoom_in"], a["zoom_out"]])
