@@ -306,3 +306,21 @@ def test_keyboard_only_places_and_removes_hints(window, qtbot):
     width = window.colorize.panel.width_spin.value()
     qtbot.keyClick(canvas, Qt.Key.Key_BracketRight)
     assert window.colorize.panel.width_spin.value() > width and tool.width() > width
+
+
+def test_add_to_queue_and_save_carry_the_live_hints(window, qtbot, tmp_path, monkeypatch):
+    window.colorize.tool.set_color(RED)
+    click(qtbot, window, *inside(BOX_A))
+    wait_for(qtbot, window, *inside(BOX_A), RED)
+    window.queue.folder_edit.setText(str(tmp_path / "queued"))
+    window.enqueue_current()
+    done = []
+    window.queue.runner.batch_finished.connect(done.append)
+    window.queue.runner.start()
+    qtbot.waitUntil(lambda: bool(done), timeout=60_000)
+    written = list((tmp_path / "queued").glob("*.png"))
+    assert len(written) == 1
+    queued = imageio.read_image(written[0])
+    x, y = inside(BOX_A)
+    assert np.abs(queued[y, x, :3].astype(int) - RED).max() <= 3  # the queue used the hints on the canvas
+    assert np.array_equal(queued[..., :3], window.session.result.image[..., :3])

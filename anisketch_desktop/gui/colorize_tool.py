@@ -71,6 +71,7 @@ class ColorizeTool(QObject):
         self._source = None
         self._key: str | None = None
         self._reference: np.ndarray | None = None
+        self._reference_path = ""
         self._last: GuidedResult | None = None
         self._explicit_run = False
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
@@ -268,9 +269,20 @@ class ColorizeTool(QObject):
             self._show(result, explicit=self._explicit_run)
         self._explicit_run = False
 
+    def job_options(self, options):
+        """``options`` (application ``Options``) for a job of the drawing on the canvas: in Colorize mode with
+        its live hints, the reference picture and Soft, so a queued or saved result is the one on screen."""
+        if options.mode != "colorize":
+            return options
+        hints = self.document.hints()
+        return options.with_(hint_data=None if hints.is_empty() else hints, reference=self._reference_path,
+                             soft=self.panel.soft_check.isChecked(), flats=self.panel.flat_check.isChecked())
+
     def _show(self, result: GuidedResult, explicit: bool) -> None:
         info = RunInfo(result.device, None, result.render_seconds)
-        self.window.session.show_result(Result("colorize", result.colorized.rgb, result.pyramid, info), explicit)
+        options = self.job_options(self.window.options.process_options().with_(mode="colorize"))
+        shown = Result("colorize", result.colorized.rgb, result.pyramid, info, options=options)
+        self.window.session.show_result(shown, explicit)
 
     def last_result(self) -> GuidedResult | None:
         return self._last
@@ -288,6 +300,7 @@ class ColorizeTool(QObject):
 
     def set_reference(self, image: np.ndarray | None, path: Path | None = None) -> None:
         self._reference = image
+        self._reference_path = str(path) if path and image is not None else ""
         self.panel.reference_view.set_image(image)
         self.settings.set("hints/reference", str(path) if path else "", str)
         self._last = None

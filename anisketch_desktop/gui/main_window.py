@@ -231,10 +231,10 @@ class MainWindow(QMainWindow):
             )
         return not missing
 
-    def enqueue(self, files: list[tuple[Path, Path]]) -> None:
+    def enqueue(self, files: list[tuple[Path, Path]], opts: Options | None = None) -> None:
         """Queue ``(file, relative path)`` pairs with the panel's settings, leaving out this app's own outputs
         from earlier runs (``a_sketch.png`` next to ``a.png``, or files inside the output folder)."""
-        opts = self.options.process_options()
+        opts = opts or self.options.process_options()
         own = jobs.own_outputs(files, self.queue.output_settings().folder or None)
         kept = [(Path(f), Path(rel)) for f, rel in files if jobs.path_key(f) not in own]
         self.queue.model.add_jobs([Job(f, rel, opts) for f, rel in kept])
@@ -246,7 +246,7 @@ class MainWindow(QMainWindow):
         if source is None or source.path is None:
             self.statusBar().showMessage("Only pictures opened from a file can be queued", 5000)
             return
-        self.enqueue([(source.path, Path(source.path.name))])
+        self.enqueue([(source.path, Path(source.path.name))], self.colorize.job_options(self.options.process_options()))
 
     def _auto_xdog(self) -> None:
         if not self.session.auto_tune():
