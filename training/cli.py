@@ -8,6 +8,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from anisketch_desktop.core.errors import AniSketchError, ModelLoadError
+
 DEFAULT_PAIRS = "../shared/data/pairs"  # relative to the repository root
 
 
@@ -94,7 +96,7 @@ def _teacher_samples(pairs_dir: str, spec: dict, val_names: set[str]):
     model = spec.get("teacher_model", "resources/models/sketch_hq.safetensors")
     scale = float(spec.get("teacher_scale", 1.0))
     if not Path(model).is_file():
-        raise SystemExit(f"error: teacher model {model!r} not found (train the sketch_hq recipe first)")
+        raise ModelLoadError(f"Teacher model {model!r} not found (train the sketch_hq recipe first)")
     colors = [c for n, c, _ in data.list_pairs(pairs_dir, "all") if n not in val_names]
     cache = Path("runs/cache") / f"teacher-{teacher_key(model, scale)}"
     samples = data.xdog_samples(colors, TeacherTarget(model, scale=scale), cache_dir=cache)
@@ -108,16 +110,14 @@ def color_folder_samples(colors_dir: str, xdog: str = "auto"):
     """XDoG-target samples for every picture in ``colors_dir`` (recursively), cached per setting."""
     from functools import partial
 
-    from anisketch_desktop.core.xdog import PRESETS
+    from anisketch_desktop.core.xdog import resolve_params
     from training import data
     from training.xdog_targets import xdog_target
 
     paths = sorted(p for p in Path(colors_dir).rglob("*") if p.suffix.lower() in data.IMAGE_EXTS)
     if not paths:
-        raise SystemExit(f"error: no pictures in {colors_dir}")
-    if xdog != "auto" and xdog not in PRESETS:
-        raise SystemExit(f"error: unknown XDoG preset {xdog!r}; use auto or one of {', '.join(PRESETS)}")
-    make = partial(xdog_target, auto=True) if xdog == "auto" else partial(xdog_target, params=PRESETS[xdog])
+        raise AniSketchError(f"No pictures in {colors_dir}")
+    make = partial(xdog_target, auto=True) if xdog == "auto" else partial(xdog_target, params=resolve_params(xdog))
     cache = Path("runs/cache") / f"xdog-{xdog}-{Path(colors_dir).resolve().name}"
     return data.xdog_samples(paths, make, cache_dir=cache)
 
@@ -297,6 +297,11 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """``python -m training``: errors become one line on stderr and exit status 1 (as ``anisketch train``)."""
     p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     add_arguments(p)
-    return run_args(p.parse_args(argv))
+    try:
+        return run_args(p.parse_args(argv))
+    except AniSketchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -66,13 +66,7 @@ class Options:
         """The ``XDoGParams`` these options ask for (``InvalidOptionError`` for bad values or presets)."""
         from anisketch_desktop.core import xdog
 
-        base = {}
-        if self.xdog_preset:
-            if self.xdog_preset not in xdog.PRESETS:
-                choices = ", ".join(sorted(xdog.PRESETS))
-                raise InvalidOptionError(f"Unknown XDoG preset {self.xdog_preset!r}; choose from: {choices}")
-            base = xdog.PRESETS[self.xdog_preset].to_dict()
-        return xdog.check_user_params({**base, **self.xdog})
+        return xdog.resolve_params(self.xdog_preset or None, self.xdog)
 
     def validate(self) -> Options:
         """``self`` when every option can work; else ``InvalidOptionError`` saying which one and why."""

@@ -76,15 +76,7 @@ def _engine_for(model, task: str, device: str, tile: int | None):
 def _xdog_params(xdog_params):
     from anisketch_desktop.core import xdog
 
-    if xdog_params is None:
-        return xdog.PRESETS["default"]
-    if isinstance(xdog_params, str):
-        if xdog_params not in xdog.PRESETS:
-            raise AniSketchError(
-                f"Unknown XDoG preset {xdog_params!r}; choose from: {', '.join(sorted(xdog.PRESETS))}"
-            )
-        return xdog.PRESETS[xdog_params]
-    return xdog_params
+    return xdog.resolve_params(xdog_params)
 
 
 def _compose_sketch(

@@ -116,6 +116,27 @@ PRESETS: dict[str, XDoGParams] = {
 }
 
 
+def resolve_params(spec: str | dict | XDoGParams | None = None, values: dict | None = None) -> XDoGParams:
+    """The one way a setting becomes ``XDoGParams``: None = the defaults, a preset name, a dict of user values
+    (missing ones from the defaults), or ``XDoGParams`` as they are; ``values`` override the preset's. User
+    values are checked (:func:`check_user_params`); ``InvalidOptionError`` names a bad preset or value."""
+    if isinstance(spec, XDoGParams) and not values:
+        return spec
+    if isinstance(spec, str):
+        if spec not in PRESETS:
+            raise InvalidOptionError(f"Unknown XDoG preset {spec!r}; choose from: {', '.join(sorted(PRESETS))}")
+        base = PRESETS[spec].to_dict()
+    elif isinstance(spec, XDoGParams):
+        base = spec.to_dict()
+    elif spec is None:
+        base = {}
+    elif isinstance(spec, dict):
+        base = dict(spec)
+    else:
+        raise InvalidOptionError(f"Not XDoG parameters: {spec!r}")
+    return check_user_params({**base, **(values or {})})
+
+
 def xdog(image: np.ndarray, params: XDoGParams = PRESETS["default"], *, speck_size: int = 0) -> np.ndarray:
     """Line art of ``image`` (any array from :mod:`imageio`) as ``HxW float32`` in [0, 1], 1 = paper.
 

@@ -40,21 +40,12 @@ def resolve_params(params=None):
 
     if params is None:
         return "default", xdog.PRESETS["default"]
-    if isinstance(params, str):
-        if params == "auto":
-            return "auto", None
-        if params not in xdog.PRESETS:
-            choices = ", ".join(["auto", *sorted(xdog.PRESETS)])
-            raise AniSketchError(f"Unknown XDoG preset {params!r}; choose from: {choices}")
-        return params, xdog.PRESETS[params]
-    if isinstance(params, dict):
-        try:
-            return "custom", xdog.XDoGParams.from_dict(params)
-        except (TypeError, ValueError) as exc:
-            raise AniSketchError(f"Invalid XDoG parameters: {exc}") from None
-    if isinstance(params, xdog.XDoGParams):
-        return "custom", params
-    raise AniSketchError(f"Not XDoG parameters: {params!r}")
+    if params == "auto":
+        return "auto", None
+    if isinstance(params, str) and params not in xdog.PRESETS:
+        choices = ", ".join(["auto", *sorted(xdog.PRESETS)])
+        raise AniSketchError(f"Unknown XDoG preset {params!r}; choose from: {choices}")
+    return (params if isinstance(params, str) else "custom"), xdog.resolve_params(params)
 
 
 def params_json(mode: str, params, speck_size: int) -> str:

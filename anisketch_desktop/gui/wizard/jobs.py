@@ -67,7 +67,7 @@ def preview(image: np.ndarray, values: dict | None, speck_size: int, *, state):
     from anisketch_desktop.core import xdog
 
     state.check()
-    params = xdog.XDoGParams.from_dict(values) if values is not None else None
+    params = xdog.resolve_params(values) if values is not None else None
     if params is None:
         params, _ = xdog.auto_tune(image, progress=state.progress, cancel=state.cancelled)
     sketch = xdog.xdog(image, params, speck_size=speck_size)
