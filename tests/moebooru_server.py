@@ -286,7 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # quiet
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         record = Request("GET", parts.path, parse_qs(parts.query), time.monotonic(), dict(self.headers))
         with self.owner._lock:

@@ -27,3 +27,18 @@ def test_ruff_clean():
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_sql_outside_the_dataset_layer():
+    """The GUI and the faces read the dataset store through its typed methods, never with SQL of their own."""
+    import re
+
+    sql = re.compile(r"\.query\(|\.execute\(|\bSELECT\b|\bUPDATE\s+\w+\s+SET\b|\bINSERT\s+INTO\b|where=")
+    found = []
+    for path in sorted((ROOT / "anisketch_desktop").rglob("*.py")):
+        if "dataset" in path.relative_to(ROOT / "anisketch_desktop").parts[:1]:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if sql.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not found, "SQL outside anisketch_desktop/dataset/:\n" + "\n".join(found)

@@ -179,7 +179,7 @@ def test_thumbnails_from_several_threads(dataset):
         try:
             for image_id in ids:
                 thumbnail_path(dataset, image_id, 32)
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+        except Exception as exc:  # collected and asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
@@ -190,3 +190,20 @@ def test_thumbnails_from_several_threads(dataset):
     assert not errors
     assert len(list((dataset / "cache/thumbs/32").glob("*.jpg"))) == 6
     assert not list((dataset / "cache/thumbs/32").glob(".*"))  # no temporary files left
+
+
+def test_typed_reads_for_the_wizard(dataset):
+    """What the wizard shows comes from typed store methods (no SQL above dataset/)."""
+    with DatasetStore(dataset) as store:
+        pairs = review_pairs(store)
+        ids = sorted(row.id for row in pairs)
+        assert store.picture_ids() == ids
+        assert store.state_counts() == {"done": 6}
+        assert sorted(store.clarity_scores(pairs_only=True)) == sorted(row.clarity for row in pairs)
+        set_decision(store, ids[0], "approved")
+        set_decision(store, ids[1], "rejected")
+        everything = store.pair_decisions()
+        assert everything[ids[0]] == ("approved", False) and everything[ids[1]] == ("rejected", False)
+        assert everything[ids[2]] == (None, False) and len(everything) == 6
+        assert store.pair_decisions([ids[1], "nope"]) == {ids[1]: ("rejected", False)}
+        assert len(store.pair_decisions(ids * 200)) == 6  # more ids than SQLite binds at once

@@ -10,13 +10,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from anisketch_desktop.application import MODES, Options, check_template  # noqa: E402
-from anisketch_desktop.cli import main as cli_main  # noqa: E402
-from anisketch_desktop.core import imageio  # noqa: E402
-from anisketch_desktop.core.errors import DeviceError, InvalidOptionError  # noqa: E402
-from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
-from anisketch_desktop.gui.queue_model import Job, JobState, QueueModel  # noqa: E402
-from anisketch_desktop.gui.workers import TaskRunner, describe_error  # noqa: E402
+from anisketch_desktop.application import MODES, Options, check_template
+from anisketch_desktop.cli import main as cli_main
+from anisketch_desktop.core import imageio
+from anisketch_desktop.core.errors import DeviceError, InvalidOptionError
+from anisketch_desktop.gui.main_window import MainWindow
+from anisketch_desktop.gui.queue_model import Job, JobState, QueueModel
+from anisketch_desktop.gui.workers import TaskRunner, describe_error
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPointF, Qt  # noqa: E402
+from PySide6.QtCore import QPointF, Qt
 
-from anisketch_desktop.gui.compare_view import CompareView  # noqa: E402
-from anisketch_desktop.gui.imaging import build_pyramid  # noqa: E402
+from anisketch_desktop.gui.compare_view import CompareView
+from anisketch_desktop.gui.imaging import build_pyramid
 
 W, H = 320, 240
 

@@ -9,13 +9,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPoint, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDropEvent, QGuiApplication  # noqa: E402
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QGuiApplication
 
-from anisketch_desktop.core import imageio  # noqa: E402
-from anisketch_desktop.core.errors import ImageReadError  # noqa: E402
-from anisketch_desktop.gui.imaging import to_qimage  # noqa: E402
-from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
+from anisketch_desktop.core import imageio
+from anisketch_desktop.core.errors import ImageReadError
+from anisketch_desktop.gui.imaging import to_qimage
+from anisketch_desktop.gui.main_window import MainWindow
 
 
 def _picture(h: int, w: int, seed: int = 0) -> np.ndarray:

@@ -10,11 +10,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from anisketch_desktop.application import Options as ProcessOptions  # noqa: E402
-from anisketch_desktop.core import imageio, pipeline  # noqa: E402
-from anisketch_desktop.gui.queue_model import Job, JobState  # noqa: E402
-from anisketch_desktop.gui.queue_panel import QueuePanel  # noqa: E402
-from anisketch_desktop.gui.settings import Settings  # noqa: E402
+from anisketch_desktop.application import Options as ProcessOptions
+from anisketch_desktop.core import imageio, pipeline
+from anisketch_desktop.gui.queue_model import Job, JobState
+from anisketch_desktop.gui.queue_panel import QueuePanel
+from anisketch_desktop.gui.settings import Settings
 
 
 def _picture(h: int, w: int, seed: int) -> np.ndarray:

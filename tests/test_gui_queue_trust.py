@@ -10,12 +10,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import Qt
 
-from anisketch_desktop.application import Options as ProcessOptions  # noqa: E402
-from anisketch_desktop.core import imageio  # noqa: E402
-from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
-from anisketch_desktop.gui.queue_model import Job, JobState  # noqa: E402
+from anisketch_desktop.application import Options as ProcessOptions
+from anisketch_desktop.core import imageio
+from anisketch_desktop.gui.main_window import MainWindow
+from anisketch_desktop.gui.queue_model import Job, JobState
 
 
 def _picture(seed: int, h: int = 48, w: int = 64) -> np.ndarray:

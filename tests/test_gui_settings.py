@@ -10,9 +10,9 @@ import pytest
 pytest.importorskip("pytestqt")
 
 
-from anisketch_desktop.gui.logging_setup import LOG_NAME, ExceptionHook, setup_logging  # noqa: E402
-from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
-from anisketch_desktop.gui.settings import SETTINGS_VERSION, Settings  # noqa: E402
+from anisketch_desktop.gui.logging_setup import LOG_NAME, ExceptionHook, setup_logging
+from anisketch_desktop.gui.main_window import MainWindow
+from anisketch_desktop.gui.settings import SETTINGS_VERSION, Settings
 
 
 def _window(qtbot) -> MainWindow:

@@ -8,15 +8,15 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QWheelEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QScrollArea
 
-from anisketch_desktop.application import Options  # noqa: E402
-from anisketch_desktop.core import imageio, pipeline, xdog  # noqa: E402
-from anisketch_desktop.gui import image_session  # noqa: E402
-from anisketch_desktop.gui.imaging import from_qimage  # noqa: E402
-from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
+from anisketch_desktop.application import Options
+from anisketch_desktop.core import imageio, pipeline, xdog
+from anisketch_desktop.gui import image_session
+from anisketch_desktop.gui.imaging import from_qimage
+from anisketch_desktop.gui.main_window import MainWindow
 
 
 def _picture(h: int, w: int) -> np.ndarray:

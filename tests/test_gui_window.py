@@ -12,13 +12,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtWidgets import QMessageBox, QWidget  # noqa: E402
+from PySide6.QtWidgets import QMessageBox, QWidget
 
-from anisketch_desktop import paths  # noqa: E402
-from anisketch_desktop.application import jobs  # noqa: E402
-from anisketch_desktop.core import imageio, pipeline  # noqa: E402
-from anisketch_desktop.gui import dialogs  # noqa: E402
-from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
+from anisketch_desktop import paths
+from anisketch_desktop.application import jobs
+from anisketch_desktop.core import imageio, pipeline
+from anisketch_desktop.gui import dialogs
+from anisketch_desktop.gui.main_window import MainWindow
 
 
 def _picture(h=40, w=56):

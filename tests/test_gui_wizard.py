@@ -10,12 +10,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from moebooru_server import MoebooruServer  # noqa: E402
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt  # noqa: E402
+from moebooru_server import MoebooruServer
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
 
-from anisketch_desktop import paths  # noqa: E402
-from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
-from anisketch_desktop.gui.wizard import DatasetWizard, jobs  # noqa: E402
+from anisketch_desktop import paths
+from anisketch_desktop.gui.main_window import MainWindow
+from anisketch_desktop.gui.wizard import DatasetWizard, jobs
 
 
 def decisions(dataset: Path) -> dict[str, str | None]:

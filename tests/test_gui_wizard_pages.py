@@ -11,12 +11,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, QRect, Qt  # noqa: E402
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage  # noqa: E402
-from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QStyleFactory, QWidget  # noqa: E402
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage
+from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QStyleFactory, QWidget
 
-from anisketch_desktop.gui.wizard import DatasetWizard, jobs  # noqa: E402
-from anisketch_desktop.gui.wizard.widgets import Histogram  # noqa: E402
+from anisketch_desktop.gui.wizard import DatasetWizard, jobs
+from anisketch_desktop.gui.wizard.widgets import Histogram
 
 TRAIN_STEP = 4
 

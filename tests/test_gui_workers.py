@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from anisketch_desktop.core.errors import AniSketchError  # noqa: E402
-from anisketch_desktop.gui.workers import TaskRunner  # noqa: E402
+from anisketch_desktop.core.errors import AniSketchError
+from anisketch_desktop.gui.workers import TaskRunner
 
 
 def _ok(value, *, state):

@@ -7,8 +7,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from anisketch_desktop.core import imageio, pipeline, xdog  # noqa: E402
-from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
+from anisketch_desktop.core import imageio, pipeline, xdog
+from anisketch_desktop.gui.main_window import MainWindow
 
 
 def _picture(h=60, w=80):

@@ -35,7 +35,7 @@ def finishes(func, seconds: float):
     def run():
         try:
             out["value"] = func()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             out["error"] = exc
 
     thread = threading.Thread(target=run, daemon=True)

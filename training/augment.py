@@ -32,20 +32,6 @@ def random_window(rng: np.random.Generator, shape, crop: int, scale_range=(0.5, 
     return y, x, sy, sx, scale
 
 
-def take(img: np.ndarray, window, crop: int, interp=cv2.INTER_AREA) -> np.ndarray:
-    """Cut ``window`` out of ``img`` and resize it to ``crop`` x ``crop`` (padding with white if small)."""
-    y, x, sy, sx, _ = window
-    patch = img[y : y + sy, x : x + sx]
-    if patch.shape[0] != crop or patch.shape[1] != crop:
-        if sy == sx:
-            patch = cv2.resize(patch, (crop, crop), interpolation=interp)
-        else:  # image smaller than the crop on one side: pad with paper
-            pad = [(0, max(0, crop - patch.shape[0])), (0, max(0, crop - patch.shape[1]))]
-            pad += [(0, 0)] * (patch.ndim - 2)
-            patch = np.pad(patch, pad, constant_values=255)[:crop, :crop]
-    return np.ascontiguousarray(patch)
-
-
 def flip(rng: np.random.Generator, *images: np.ndarray) -> list[np.ndarray]:
     if rng.random() < 0.5:
         return [np.ascontiguousarray(im[:, ::-1]) for im in images]

@@ -328,9 +328,3 @@ def get_engine(model_path: str | Path, device: str = "auto", **kw) -> InferenceE
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return engine
-
-
-def clear_engine_cache() -> None:
-    """Forget cached engines (frees their memory once nobody else holds them)."""
-    with _CACHE_LOCK:
-        _CACHE.clear()

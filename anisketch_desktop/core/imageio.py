@@ -226,21 +226,21 @@ def _srgb_transform(icc: bytes, mode: str):
         if "srgb" in (ImageCms.getProfileDescription(profile) or "").lower().replace(" ", ""):
             return None
         return ImageCms.buildTransform(profile, ImageCms.createProfile("sRGB"), mode, mode)
-    except Exception:  # noqa: BLE001 - a broken profile keeps the pixels as stored rather than losing them
+    except Exception:  # a broken profile keeps the pixels as stored rather than losing them
         return None
 
 
 def _exif_orientation(im: Image.Image) -> int:
     try:
         return int(im.getexif().get(0x0112, 1))
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not make a readable picture unreadable
+    except Exception:  # a broken EXIF block must not make a readable picture unreadable
         return 1
 
 
 def _exif_transpose(im: Image.Image) -> Image.Image:
     try:
         return ImageOps.exif_transpose(im)
-    except Exception:  # noqa: BLE001 - same: keep the pixels, drop the broken orientation tag
+    except Exception:  # same: keep the pixels, drop the broken orientation tag
         return im
 
 

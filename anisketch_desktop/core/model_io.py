@@ -175,7 +175,7 @@ def _check_tensors(path: Path, expected: dict) -> None:
         with safe_open(str(path), framework="numpy") as handle:
             listed = {key: (tuple(handle.get_slice(key).get_shape()), handle.get_slice(key).get_dtype())
                       for key in handle.keys()}
-    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for bad headers
+    except Exception as exc:  # safetensors raises its own error types for bad headers
         raise ModelLoadError(f"{path.name} is not a valid safetensors file ({exc})") from None
     missing, extra = sorted(set(expected) - set(listed)), sorted(set(listed) - set(expected))
     if missing or extra:

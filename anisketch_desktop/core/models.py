@@ -67,7 +67,7 @@ def _scan(folder: Path, shipped: bool, problems: list[tuple[Path, str]] | None =
     for path in files:  # newest first
         try:
             found.append(read_info(path, shipped))
-        except Exception as exc:  # noqa: BLE001 - ModelLoadError, and anything a hostile file provokes
+        except Exception as exc:  # ModelLoadError, and anything a hostile file provokes
             reason = str(exc) if isinstance(exc, ModelLoadError) else f"{path.name}: {type(exc).__name__}"
             log.warning("skipping model %s: %s", path, reason)
             if problems is not None:

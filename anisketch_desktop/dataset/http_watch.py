@@ -101,7 +101,7 @@ class Watchdog:
                 watch.check()
 
 
-class watching:  # noqa: N801 - used as a context manager, like contextlib's
+class watching:  # used as a context manager, like contextlib's
     """Within the block, connections used by this thread belong to ``watch``."""
 
     def __init__(self, watch: Watch):

@@ -211,10 +211,6 @@ class DatasetStore:
         row = self.query("SELECT value FROM meta WHERE key=?", (key,))
         return row[0][0] if row else default
 
-    def set_meta(self, key: str, value: str) -> None:
-        with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-
     def bind_site(self, site: str) -> None:
         """Remember the site this dataset is crawled from; another site is refused (post ids would clash)."""
         with self.transaction() as conn:
@@ -245,6 +241,36 @@ class DatasetStore:
         if query is not None:
             sql, args = sql + " AND query=?", args + [query]
         return self.query(sql, args)[0][0]
+
+    # ------------------------------------------------------------------ reads for the wizard (no SQL above dataset/)
+    def state_counts(self) -> dict[str, int]:
+        """How many pictures are in each download state (``{"done": 12, "failed": 1, ...}``)."""
+        return {state: int(n) for state, n in self.query("SELECT state, COUNT(*) FROM images GROUP BY state")}
+
+    def picture_ids(self) -> list[str]:
+        """Ids of the downloaded (or imported) pictures, in id order."""
+        return [r[0] for r in self.query("SELECT id FROM images WHERE state='done' ORDER BY id")]
+
+    def clarity_scores(self, pairs_only: bool = False) -> list[float]:
+        """The XDoG clarity scores of the downloaded pictures that have one (only those with a sketch pair
+        when ``pairs_only``)."""
+        sql = "SELECT clarity FROM images WHERE state='done' AND clarity IS NOT NULL"
+        if pairs_only:
+            sql += " AND sketch_path IS NOT NULL"
+        return [float(r[0]) for r in self.query(sql)]
+
+    def pair_decisions(self, ids: Sequence[str] | None = None) -> dict[str, tuple[str | None, bool]]:
+        """``{id: (decision or None, stale)}`` of every sketch pair, or of the pictures ``ids``."""
+        if ids is None:
+            rows = self.query("SELECT id, decision, stale FROM images WHERE sketch_path IS NOT NULL")
+        else:
+            rows = []
+            ids = list(ids)
+            for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+                chunk = ids[start : start + 500]
+                rows += self.query(f"SELECT id, decision, stale FROM images WHERE id IN ({','.join('?' * len(chunk))})",
+                                   chunk)
+        return {image_id: (decision, bool(stale)) for image_id, decision, stale in rows}
 
     def known_md5(self, md5: str) -> str | None:
         """Id of a picture whose file or post has this md5, if any."""

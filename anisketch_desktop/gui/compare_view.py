@@ -212,7 +212,7 @@ class CompareView(QWidget):
         return self._after is not None and not self._show_original
 
     # ------------------------------------------------------------------ painting
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def paintEvent(self, event) -> None:  # Qt API
         painter = QPainter(self)
         painter.fillRect(self.rect(), self._colors["background"])
         if not self._before:
@@ -341,7 +341,7 @@ class CompareView(QWidget):
     def _on_split_handle(self, pos: QPointF) -> bool:
         return self._layout == "split" and self._comparing() and abs(pos.x() - self.split_x()) <= SPLIT_GRAB
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or not self._before:
             return super().mousePressEvent(event)
         pos = event.position()
@@ -351,7 +351,7 @@ class CompareView(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         event.accept()
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event) -> None:
         pos = event.position()
         if self._drag == "split":
             self.set_split(pos.x() / max(self.width(), 1))
@@ -368,25 +368,25 @@ class CompareView(QWidget):
             )
             self.setCursor(shape)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event) -> None:
         self._drag = None
         if self._before:
             self.setCursor(Qt.CursorShape.OpenHandCursor)
 
-    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event) -> None:
         if self._before and not self._on_split_handle(event.position()):
             if self._fit:
                 self.zoom_by(1.0 / self._scale, event.position())
             else:
                 self.fit()
 
-    def wheelEvent(self, event) -> None:  # noqa: N802
+    def wheelEvent(self, event) -> None:
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta and self._before:
             self.zoom_by(1.0015**delta, event.position())
             event.accept()
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self.set_show_original(True)
             event.accept()
@@ -418,19 +418,19 @@ class CompareView(QWidget):
         self.update()
         return True
 
-    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+    def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self.set_show_original(False)
             event.accept()
             return
         super().keyReleaseEvent(event)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         if self._fit and self._before:
             self.fit(max_scale=self._fit_max)
         super().resizeEvent(event)
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         if has_droppable(event.mimeData()):
             self._drag_hover = True
             event.acceptProposedAction()
@@ -438,15 +438,15 @@ class CompareView(QWidget):
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
+    def dragMoveEvent(self, event) -> None:
         if has_droppable(event.mimeData()):
             event.acceptProposedAction()
 
-    def dragLeaveEvent(self, event) -> None:  # noqa: N802
+    def dragLeaveEvent(self, event) -> None:
         self._drag_hover = False
         self.update()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         self._drag_hover = False
         mime = event.mimeData()
         if has_droppable(mime):

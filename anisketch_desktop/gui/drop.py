@@ -21,9 +21,6 @@ class DropPayload:
     remote_urls: list[str] = field(default_factory=list)  # http(s) links we do not download
     errors: list[str] = field(default_factory=list)
 
-    def is_empty(self) -> bool:
-        return not (self.paths or self.images)
-
 
 def has_droppable(mime: QMimeData | None) -> bool:
     if mime is None:

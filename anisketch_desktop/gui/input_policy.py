@@ -49,7 +49,7 @@ class HoldSpaceFilter(QObject):
         self._window, self._show = window, show_original
         self._held = False
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+    def eventFilter(self, obj, event) -> bool:
         kind = event.type()
         if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ShortcutOverride):
             if kind == QEvent.Type.WindowDeactivate and obj is self._window and self._held:
@@ -74,7 +74,7 @@ class HoldSpaceFilter(QObject):
 class WheelGuard(QObject):
     """Event filter for value controls: the wheel only changes a control that has focus; else it scrolls."""
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+    def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.Type.Wheel and _is_value_control(obj) and not obj.hasFocus():
             area = obj.parentWidget()
             while area is not None and not isinstance(area, QAbstractScrollArea):

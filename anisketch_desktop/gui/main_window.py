@@ -460,7 +460,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         self.canvas.set_theme(current_theme(app) if app else s.theme)
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         self.save_state()
         QApplication.instance().removeEventFilter(self._space_filter)
         self.queue.runner.shutdown()
@@ -468,8 +468,8 @@ class MainWindow(QMainWindow):
         self.colorize.shutdown()
         super().closeEvent(event)
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - drops on the docks land here too
+    def dragEnterEvent(self, event) -> None:  # drops on the docks land here too
         self.canvas.dragEnterEvent(event)
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         self.canvas.dropEvent(event)

@@ -267,7 +267,7 @@ class QueuePanel(QWidget):
         self._menu = menu  # tests reach it; exec blocks until chosen
         menu.popup(self.table.viewport().mapToGlobal(pos))
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Enter on a row opens it
+    def eventFilter(self, obj, event) -> bool:  # Enter on a row opens it
         if obj is self.table and event.type() == QEvent.Type.KeyPress and event.key() in (
             Qt.Key.Key_Return, Qt.Key.Key_Enter
         ):
@@ -290,7 +290,7 @@ class QueuePanel(QWidget):
         self._update_buttons()
         return problem
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Delete:
             self.remove_selected()
             return

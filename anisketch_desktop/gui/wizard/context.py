@@ -63,9 +63,8 @@ class WizardContext(QObject):
             return dict.fromkeys(keys, 0)
         from anisketch_desktop.dataset import approval
 
-        rows = self.store.query("SELECT state, COUNT(*) FROM images GROUP BY state")
         out = dict.fromkeys(keys, 0)
-        out.update({state: n for state, n in rows if state in out})
+        out.update({state: n for state, n in self.store.state_counts().items() if state in out})
         c = approval.counts(self.store)
         out.update(pairs=c.total, reviewed=c.reviewed, approved=c.approved, rejected=c.rejected,
                    stale=c.stale)

@@ -134,7 +134,7 @@ class FolderPage(QWidget):
         self.opened.emit()
         return True
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         self.refresh()  # decisions made on the Review page do not emit data_changed
 

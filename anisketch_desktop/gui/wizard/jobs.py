@@ -49,9 +49,11 @@ def load_sample(dataset_dir: str, image_id: str | None, max_side: int = 512, *, 
     from anisketch_desktop.dataset.store import DatasetStore
 
     with DatasetStore(dataset_dir, create=False) as store:
-        rows = store.images("done", where="id=?", params=[image_id]) if image_id else store.images("done")
+        found = store.image(image_id) if image_id else None
+        rows = [found] if found is not None and found.state == "done" else ([] if image_id else store.images())
         if not rows:
-            raise AniSketchError("The dataset has no pictures yet: crawl or import some first.")
+            raise AniSketchError("The dataset has no pictures yet: crawl or import some first." if not image_id
+                                 else f"Picture {image_id} is not in the dataset (any more).")
         row = rows[0]
         image = imageio.to_uint8_rgb(imageio.read_image(store.abspath(row.path)))
     h, w = image.shape[:2]
@@ -90,31 +92,7 @@ def generate(dataset_dir: str, params, speck_size: int, force: bool = False, *, 
                           force=force)
 
 
-def clarity_scores(dataset_dir: str, *, state) -> list[float]:
-    from anisketch_desktop.dataset.store import DatasetStore
-
-    with DatasetStore(dataset_dir, create=False) as store:
-        rows = store.query("SELECT clarity FROM images WHERE state='done' AND clarity IS NOT NULL")
-    return [float(r[0]) for r in rows]
-
-
 # ---------------------------------------------------------------------------------------------------- review
-def thumbnails(dataset_dir: str, ids: list[str], size: int, *, state) -> None:
-    """Build (or reuse the cached) colour and sketch thumbnails of ``ids``; each goes out as a partial
-    ``(id, color_path, sketch_path)`` as soon as it is ready, so the grid fills in while scrolling."""
-    from anisketch_desktop.dataset.thumbnails import thumbnail_path
-
-    for image_id in ids:
-        state.check()
-        try:
-            color = thumbnail_path(dataset_dir, image_id, size, "color")
-            sketch = thumbnail_path(dataset_dir, image_id, size, "sketch")
-        except (AniSketchError, OSError, ValueError) as exc:
-            state.partial((image_id, None, str(exc)))
-            continue
-        state.partial((image_id, str(color), str(sketch)))
-
-
 def export(dataset_dir: str, out_dir: str, *, state):
     from anisketch_desktop.dataset.approval import export_dataset
 

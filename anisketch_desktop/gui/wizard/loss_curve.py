@@ -38,10 +38,6 @@ class LossCurve(QWidget):
         series.extend((s, v) for s, v in points if s > last and math.isfinite(v))
         self.update()
 
-    def last_loss(self, task: str) -> float | None:
-        series = self.series.get(task)
-        return series[-1][1] if series else None
-
     @staticmethod
     def _smooth(values: list[float]) -> list[float]:
         k = max(1, min(25, len(values) // 8))
@@ -63,12 +59,12 @@ class LossCurve(QWidget):
         bottom = self.fontMetrics().height() + 8
         return QRectF(left, 8, max(10, self.width() - left - right), max(10, self.height() - bottom - 16))
 
-    def changeEvent(self, event) -> None:  # noqa: N802
+    def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self.margins_changed.emit()
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         fm = p.fontMetrics()

@@ -154,7 +154,7 @@ class PairsPage(QWidget):
         self.request_preview()
 
     # ------------------------------------------------------------------ preview
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self.sample_image is None and self.ctx.store is not None:
             self.load_sample(0)
@@ -170,8 +170,7 @@ class PairsPage(QWidget):
         if self.ctx.store is None:
             return
         if not self.sample_ids or index >= len(self.sample_ids):
-            self.sample_ids = [r[0] for r in self.ctx.store.query(
-                "SELECT id FROM images WHERE state='done' ORDER BY id")]
+            self.sample_ids = self.ctx.store.picture_ids()
         if not self.sample_ids:
             self.picture_pane.set_image(None, "No pictures yet: collect some on the previous page.")
             self.sketch_pane.set_image(None)
@@ -245,9 +244,7 @@ class PairsPage(QWidget):
         c = self.ctx.counts()
         self.summary.setText(f"<b>{c['pairs']:,}</b> sketch pairs of {c['done']:,} pictures"
                              + (f" · {c['stale']:,} to review again" if c["stale"] else ""))
-        scores = [] if self.ctx.store is None else [r[0] for r in self.ctx.store.query(
-            "SELECT clarity FROM images WHERE state='done' AND sketch_path IS NOT NULL"
-            " AND clarity IS NOT NULL")]
+        scores = [] if self.ctx.store is None else self.ctx.store.clarity_scores(pairs_only=True)
         self.histogram.set_values(scores)
         self._sync_buttons()
 

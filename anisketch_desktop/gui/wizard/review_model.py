@@ -79,9 +79,6 @@ class ThumbnailLoader(QObject):
             self.cache.move_to_end(image_id)
         return pair
 
-    def invalidate(self, image_id: str) -> None:
-        self.cache.pop(image_id, None)
-
     def request(self, ids: list[str]) -> None:
         missing = [i for i in ids if i not in self.cache]
         if missing and self.dataset_dir:
@@ -128,18 +125,13 @@ class ReviewModel(QAbstractListModel):
         """Re-read decisions (of ``ids``, or of every row) without reordering the grid."""
         if store is None or not self.records:
             return
-        if ids is None:
-            rows = store.query("SELECT id, decision, stale FROM images WHERE sketch_path IS NOT NULL")
-        else:
-            marks = ",".join("?" * len(ids))
-            rows = store.query(f"SELECT id, decision, stale FROM images WHERE id IN ({marks})", ids)
         changed = []
-        for image_id, decision, stale in rows:
+        for image_id, (decision, stale) in store.pair_decisions(ids).items():
             row = self._rows.get(image_id)
             if row is not None:
                 rec = self.records[row]
-                if (rec.decision, rec.stale) != (decision, bool(stale)):
-                    rec.decision, rec.stale = decision, bool(stale)
+                if (rec.decision, rec.stale) != (decision, stale):
+                    rec.decision, rec.stale = decision, stale
                     changed.append(row)
         if changed:
             self.dataChanged.emit(self.index(min(changed)), self.index(max(changed)), [DECISION_ROLE])
@@ -154,7 +146,7 @@ class ReviewModel(QAbstractListModel):
     def row_of(self, image_id: str) -> int | None:
         return self._rows.get(image_id)
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.records)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -189,7 +181,7 @@ class PairDelegate(QStyledItemDelegate):
     BADGES = {"approved": ("✓", GOOD), "rejected": ("✗", BAD), "stale": ("↻", WARN)}
     LABELS = {"approved": "✓ approved", "rejected": "✗ rejected", "stale": "↻ review again"}
 
-    def sizeHint(self, option, index) -> QSize:  # noqa: N802
+    def sizeHint(self, option, index) -> QSize:
         return QSize(2 * self.BOX + 3 * self.PAD, self.BOX + 2 * self.PAD + option.fontMetrics.height() + 4)
 
     def paint(self, p: QPainter, option, index) -> None:

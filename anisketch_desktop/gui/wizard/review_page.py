@@ -82,7 +82,7 @@ class ReviewGrid(QListView):
             last += 1
         return range(first, last + 1)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         if not self._on_key(event):
             super().keyPressEvent(event)
 
@@ -109,11 +109,11 @@ class SingleView(QWidget):
         layout.addLayout(panes, 1)
         layout.addWidget(self.info)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         if not self._on_key(event):
             super().keyPressEvent(event)
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         self.setFocus()
         super().mousePressEvent(event)
 
@@ -220,14 +220,14 @@ class ReviewPage(QWidget):
             self._loaded_for = None  # reload when shown
         self.update_counter()
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._loaded_for != self.ctx.dataset_dir:
             self.reload()
         self.thumb_timer.start()
         (self.single if self.single_button.isChecked() else self.grid).setFocus()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.thumb_timer.start()
 

@@ -252,7 +252,7 @@ class TrainPage(QWidget):
         left, right = self.curve.plot_margins()
         self.progress_box.setContentsMargins(left, 0, right, 0)
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         self._align_progress()
         self.refresh()  # decisions made on the Review page since

@@ -93,7 +93,7 @@ class ImagePane(QFrame):
         self.image, self.placeholder = image, placeholder
         self.update()
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         caption_h = p.fontMetrics().height() + 6 if self.caption else 0
@@ -155,7 +155,7 @@ class Histogram(QWidget):
                            width - 2, max(2.0, area.height() * n / top)))
                 for i, n in enumerate(self.counts) if n]
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         fm = p.fontMetrics()

@@ -196,7 +196,7 @@ class DatasetWizard(QDialog):
             window.statusBar().showMessage("New model from the dataset wizard selected", 8000)
 
     # ------------------------------------------------------------------ closing
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         if self.ctx.is_busy():
             answer = QMessageBox.question(
                 self, "Stop the running job?",
