@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     ticks: list[float] = []
 
     class PaintWatch(QObject):
-        def eventFilter(self, obj, event):  # noqa: N802
+        def eventFilter(self, obj, event):
             if event.type() == QEvent.Type.Paint:
                 painted.append(time.perf_counter())
             return False

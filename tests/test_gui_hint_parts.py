@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from anisketch_desktop.core.hints import HintPoint, Hints, HintStroke  # noqa: E402
-from anisketch_desktop.gui import hint_store  # noqa: E402
-from anisketch_desktop.gui.guided_session import GuidedColorizer  # noqa: E402
-from anisketch_desktop.gui.hint_document import MAX_UNDO, HintDocument, item_distance  # noqa: E402
+from anisketch_desktop.core.hints import HintPoint, Hints, HintStroke
+from anisketch_desktop.gui import hint_store
+from anisketch_desktop.gui.guided_session import GuidedColorizer
+from anisketch_desktop.gui.hint_document import MAX_UNDO, HintDocument, item_distance
 
 RED, BLUE = (220, 30, 40), (30, 60, 210)
 

@@ -9,13 +9,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QMessageBox
 
-from anisketch_desktop.core import imageio  # noqa: E402
-from anisketch_desktop.core.hints import HintPoint, HintStroke  # noqa: E402
-from anisketch_desktop.gui import hint_store  # noqa: E402
-from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
+from anisketch_desktop.core import imageio
+from anisketch_desktop.core.hints import HintPoint, HintStroke
+from anisketch_desktop.gui import hint_store
+from anisketch_desktop.gui.main_window import MainWindow
 
 H, W = 150, 220
 BOX_A = (20, 20, 100, 130)  # x0, y0, x1, y1: two closed boxes side by side

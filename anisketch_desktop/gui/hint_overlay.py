@@ -82,7 +82,7 @@ class HintOverlay(QWidget):
         canvas.view_changed.connect(self.update)
         tool.document.changed.connect(self.update)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.canvas and event.type() == QEvent.Type.Resize:
             self.setGeometry(self.canvas.rect())
         return False
@@ -90,7 +90,7 @@ class HintOverlay(QWidget):
     def _sides(self) -> list[str]:
         return ["before", "after"] if self.canvas.layout_mode() == "side" else ["before"]
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         if not self.canvas.has_image() or not self.tool.markers_visible():
             return
         painter = QPainter(self)

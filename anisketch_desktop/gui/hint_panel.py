@@ -72,7 +72,7 @@ class ReferenceView(QLabel):
         self.color_picked.emit(color)
         return color
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+    def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self.pick(event.position())
 

@@ -135,7 +135,7 @@ class HintTool(QObject):
         return color
 
     # ------------------------------------------------------------------ events
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is not self.canvas or not self._enabled or not self.canvas.has_image():
             return False
         kind = event.type()
