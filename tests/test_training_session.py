@@ -230,3 +230,21 @@ def test_colorize_validation_runs_the_apps_guided_colorize(tiny_flats_model, tmp
     app = pipeline.colorize(lines, model=saved, device="cpu")
     assert ours.shape == app.shape == (80, 120, 3)
     assert np.abs(ours.astype(int) - app.astype(int)).max() <= 1
+
+
+def test_colorize_training_goes_on_after_a_validation_through_the_engine(tiny_flats_model):
+    """Validation runs the engine under torch.inference_mode; tensors it caches must not break the next
+    training step's backward pass (the colour bins are shared)."""
+    from anisketch_desktop.core import color
+    from training import losses
+    from training.predict import validation_runner
+
+    color._centers_cpu.cache_clear()
+    model, _ = load_model(tiny_flats_model)
+    validation_runner(model)(np.full((40, 60), 255, np.uint8))  # first use of the bins: inference mode
+    model.train()
+    raw = model(torch.rand(2, 1, 32, 32))
+    loss, _ = losses.colorize_loss(raw, torch.rand(2, 3, 32, 32), rebalance=None, rgb_weight=1.0,
+                                   to_image=model.to_image)
+    loss.backward()
+    assert model.head.conv.weight.grad.abs().sum() > 0

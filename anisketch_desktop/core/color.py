@@ -48,13 +48,17 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
 
 @lru_cache(maxsize=1)
 def _centers_cpu() -> torch.Tensor:
-    """ab centres (Q x 2) of the BIN_SIZE grid cells that some sRGB colour falls into."""
-    steps = torch.linspace(0.0, 1.0, 33)
-    r, g, b = torch.meshgrid(steps, steps, steps, indexing="ij")
-    rgb = torch.stack([r, g, b]).reshape(1, 3, -1, 1)
-    ab = rgb_to_lab(rgb)[0, 1:, :, 0].T  # N x 2
-    cells = torch.unique(torch.round(ab / BIN_SIZE), dim=0)
-    return cells * BIN_SIZE
+    """ab centres (Q x 2) of the BIN_SIZE grid cells that some sRGB colour falls into.
+
+    Made as an ordinary tensor even when first asked for under ``torch.inference_mode`` (the engine): the
+    cached value is also used by training, where an inference tensor cannot take part in autograd."""
+    with torch.inference_mode(False), torch.no_grad():
+        steps = torch.linspace(0.0, 1.0, 33)
+        r, g, b = torch.meshgrid(steps, steps, steps, indexing="ij")
+        rgb = torch.stack([r, g, b]).reshape(1, 3, -1, 1)
+        ab = rgb_to_lab(rgb)[0, 1:, :, 0].T  # N x 2
+        cells = torch.unique(torch.round(ab / BIN_SIZE), dim=0)
+        return cells * BIN_SIZE
 
 
 def bin_centers(device: torch.device | str = "cpu") -> torch.Tensor:
