@@ -324,3 +324,26 @@ def test_add_to_queue_and_save_carry_the_live_hints(window, qtbot, tmp_path, mon
     x, y = inside(BOX_A)
     assert np.abs(queued[y, x, :3].astype(int) - RED).max() <= 3  # the queue used the hints on the canvas
     assert np.array_equal(queued[..., :3], window.session.result.image[..., :3])
+
+
+def test_the_hand_and_the_middle_button_pan_without_adding_hints(window, qtbot):
+    canvas = window.canvas
+    canvas.set_view(2.0, QPointF(W / 2, H / 2))
+
+    def drag(button):
+        start = canvas.rect().center() - QPoint(100, 0)  # off the before/after divider
+        qtbot.mousePress(canvas, button, pos=start)
+        for dx in range(5, 45, 5):
+            qtbot.mouseMove(canvas, start + QPoint(dx, 0))
+        qtbot.mouseRelease(canvas, button, pos=start + QPoint(40, 0))
+
+    drag(Qt.MouseButton.MiddleButton)  # brush tool: the middle button pans
+    assert canvas.center().x() == pytest.approx(W / 2 - 40 / 2.0, abs=1.0)
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_H)
+    assert window.colorize.tool.mode() == "pan" and window.colorize.panel.pan_button.isChecked()
+    drag(Qt.MouseButton.LeftButton)  # the hand: the left button pans
+    assert canvas.center().x() == pytest.approx(W / 2 - 80 / 2.0, abs=1.0)
+    assert len(window.colorize.document) == 0
+    qtbot.keyClick(canvas, Qt.Key.Key_B)
+    assert window.colorize.tool.mode() == "brush"

@@ -103,6 +103,7 @@ class ColorizeTool(QObject):
             "clear": act("C&lear Hints", self.document.clear, [], "Remove every hint of this drawing"),
             "brush": act("&Brush", lambda: self.set_tool_mode("brush"), ["B"], "Dots and strokes of colour"),
             "pick": act("&Eyedropper", lambda: self.set_tool_mode("pick"), ["I"], "Pick a colour"),
+            "pan": act("&Hand", lambda: self.set_tool_mode("pan"), ["H"], "Drag to pan the drawing"),
             "color": act("Hint &Colour…", self.panel.palette.open_color_dialog, ["C"], "Choose the hint colour"),
             "export_layers": act("Export &Layers…", self.export_layers, ["Ctrl+Shift+E"],
                                  "Save lines, flats and shading as a layered PSD"),
@@ -110,7 +111,7 @@ class ColorizeTool(QObject):
 
     def edit_actions(self) -> list[QAction | None]:
         a = self.actions
-        return [a["undo"], a["redo"], None, a["delete"], a["clear"], None, a["brush"], a["pick"], a["color"],
+        return [a["undo"], a["redo"], None, a["delete"], a["clear"], None, a["brush"], a["pick"], a["pan"], a["color"],
                 a["narrower"], a["wider"]]
 
     def _connect(self) -> None:
@@ -119,11 +120,13 @@ class ColorizeTool(QObject):
         t.stroke_preview.connect(self._request)
         t.color_changed.connect(p.palette.set_color)
         t.color_picked.connect(lambda c: self.set_tool_mode("brush"))
-        t.mode_changed.connect(lambda m: (p.brush_button if m == "brush" else p.pick_button).setChecked(True))
+        buttons = {"brush": p.brush_button, "pick": p.pick_button, "pan": p.pan_button}
+        t.mode_changed.connect(lambda m: buttons[m].setChecked(True))
         p.palette.color_chosen.connect(t.set_color)
         p.reference_view.color_picked.connect(self._on_reference_pick)
         p.brush_button.clicked.connect(lambda: self.set_tool_mode("brush"))
         p.pick_button.clicked.connect(lambda: self.set_tool_mode("pick"))
+        p.pan_button.clicked.connect(lambda: self.set_tool_mode("pan"))
         p.width_spin.valueChanged.connect(t.set_width)
         self.window.options.options_changed.connect(self._request)  # another model or device: prepare again
         p.undo_button.clicked.connect(self.document.undo)
@@ -152,7 +155,7 @@ class ColorizeTool(QObject):
         colorize = self.window.options.mode() == "colorize"
         self.tool.set_enabled(self.active())
         self.dock.setVisible(colorize)
-        for key in ("undo", "redo", "delete", "clear", "brush", "pick", "color", "narrower", "wider"):
+        for key in ("undo", "redo", "delete", "clear", "brush", "pick", "pan", "color", "narrower", "wider"):
             self.actions[key].setEnabled(self.active())
         self.actions["export_layers"].setEnabled(self._last is not None)
         self._update_buttons()

@@ -29,7 +29,7 @@ HELP = (
     "Click: colour dot · Drag: colour stroke\n"
     "Right-click or Del: remove the hint under the cursor\n"
     "Alt+click or I: pick a colour · B: brush · C: colour dialog\n"
-    "Middle-drag: pan · Wheel: zoom · Ctrl+Z / Ctrl+Shift+Z: undo / redo"
+    "Middle-drag or H: pan · Wheel: zoom · Ctrl+Z / Ctrl+Shift+Z: undo / redo"
 )
 REFERENCE_SIDE = 220
 
@@ -87,9 +87,11 @@ class HintPanel(QWidget):
         tool_box = QGroupBox("Hint tool")
         self.brush_button = self._tool("Brush", "Click drops a dot, a drag draws a stroke (B)")
         self.pick_button = self._tool("Eyedropper", "Pick a colour from the canvas (I, or Alt+click)")
+        self.pan_button = self._tool("Hand", "Drag to pan, as outside Colorize mode (H; the middle button pans "
+                                     "with any tool)")
         self.tool_group = QButtonGroup(self)
-        self.tool_group.addButton(self.brush_button)
-        self.tool_group.addButton(self.pick_button)
+        for button in (self.brush_button, self.pick_button, self.pan_button):
+            self.tool_group.addButton(button)
         self.brush_button.setChecked(True)
         self.width_spin = QDoubleSpinBox()
         self.width_spin.setRange(1.0, 200.0)
@@ -98,8 +100,8 @@ class HintPanel(QWidget):
         self.width_spin.setSuffix(" px")
         self.width_spin.setToolTip("Width of colour strokes, in the drawing's pixels")
         row = QHBoxLayout()
-        row.addWidget(self.brush_button)
-        row.addWidget(self.pick_button)
+        for button in (self.brush_button, self.pick_button, self.pan_button):
+            row.addWidget(button)
         tools = QVBoxLayout(tool_box)
         tools.addLayout(row)
         width_row = QHBoxLayout()
@@ -177,7 +179,7 @@ class HintPanel(QWidget):
         button.setToolTip(tip)
         button.setCheckable(True)
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        button.setMinimumSize(QSize(90, 28))
+        button.setMinimumSize(QSize(64, 28))
         return button
 
     def set_count(self, items: int) -> None:

@@ -27,10 +27,12 @@ KEY_STEPS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: 
 
 
 class HintTool(QObject):
+    """Modes: ``brush`` (dots and strokes), ``pick`` (eyedropper), ``pan`` (the hand: the canvas's own drag)."""
+
     color_changed = Signal(tuple)  # RGB
     color_picked = Signal(tuple)  # RGB taken with the eyedropper
     stroke_preview = Signal()  # the stroke being drawn changed (live preview)
-    mode_changed = Signal(str)  # "brush" / "pick"
+    mode_changed = Signal(str)  # "brush" / "pick" / "pan"
 
     def __init__(self, canvas, document: HintDocument | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -74,7 +76,7 @@ class HintTool(QObject):
         return self._mode
 
     def set_mode(self, mode: str) -> None:
-        if mode not in ("brush", "pick"):
+        if mode not in ("brush", "pick", "pan"):
             raise ValueError(f"unknown hint tool mode {mode!r}")
         if mode != self._mode:
             self._mode = mode
@@ -139,6 +141,8 @@ class HintTool(QObject):
         if obj is not self.canvas or not self._enabled or not self.canvas.has_image():
             return False
         kind = event.type()
+        if self._mode == "pan" and kind != QEvent.Type.KeyPress:
+            return False  # the hand: the canvas pans and zooms as in the other modes
         handler = {
             QEvent.Type.MouseButtonPress: self._press,
             QEvent.Type.MouseButtonDblClick: self._press,
@@ -275,6 +279,10 @@ class HintTool(QObject):
             self._cursor_key = None
             if self.canvas.has_image():
                 self.canvas.setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if self._mode == "pan":
+            self._cursor_key = None
+            self.canvas.setCursor(Qt.CursorShape.OpenHandCursor)
             return
         diameter = round(min(max(self._width * self.canvas.scale(), 10.0), 64.0))
         key = ("pick",) if self._mode == "pick" else ("brush", self._color, diameter)
