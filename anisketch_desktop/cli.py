@@ -22,6 +22,7 @@ from anisketch_desktop.application import DEFAULT_TEMPLATE, OPTION_GROUPS, Mode,
 from anisketch_desktop.application.formatting import format_duration
 from anisketch_desktop.application.modes import commands
 from anisketch_desktop.application.naming import template_help
+from anisketch_desktop.application.options import MIN_MEMORY_MB, MIN_TILE
 from anisketch_desktop.core.errors import AniSketchError, Cancelled
 from anisketch_desktop.core.formats import DEVICES
 
@@ -117,7 +118,8 @@ def options_from_args(args) -> Options:
         flats=getattr(args, "flats", None),
         speck_size=getattr(args, "specks", 0),
         device=getattr(args, "device", "auto"),
-        tile=getattr(args, "tile", 1024),
+        tile=getattr(args, "tile", None),
+        memory_mb=getattr(args, "memory", None),
         template=args.name,
         if_exists="overwrite" if args.overwrite else "skip",
         max_pixels=args.max_pixels,
@@ -253,8 +255,36 @@ def _add_image_command(sub, name: str, help_text: str):
 def _add_device_options(p):
     p.add_argument("--device", default="auto", choices=list(DEVICES),
                    help="where the network runs (default: auto = CUDA, then Apple MPS, then CPU)")
-    p.add_argument("--tile", type=int, default=1024, metavar="PX",
-                   help="tile size for large images; lower it if memory runs out (default: %(default)s)")
+    p.add_argument("--tile", type=_tile_size, default=None, metavar="PX",
+                   help="cut pictures into tiles of at most PX pixels a side (blended without seams). Default: "
+                        "auto = only when the picture does not fit the memory budget, in tiles as large as it "
+                        "allows (on a GPU: from free VRAM, halved on out-of-memory). 0 = never tile (the whole "
+                        "picture in one pass: fastest, but memory grows with the picture)")
+    p.add_argument("--memory", type=_megabytes, default=None, metavar="MB",
+                   help="memory budget of the network in MB, which sets the automatic tile size (default: 768 "
+                        "MB or 1/16 of RAM on the CPU, 60%% of free VRAM on a GPU)")
+
+
+def _tile_size(text: str) -> int | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a tile size (auto, 0 or pixels)") from None
+    if value < 0 or 0 < value < MIN_TILE:
+        raise argparse.ArgumentTypeError(f"tile size {value}: use auto, 0 (never tile) or at least {MIN_TILE} pixels")
+    return value
+
+
+def _megabytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of megabytes") from None
+    if not value >= MIN_MEMORY_MB:
+        raise argparse.ArgumentTypeError(f"memory budget {value:g} MB is too small (at least {MIN_MEMORY_MB})")
+    return value
 
 
 def _add_flats_option(p):

@@ -58,7 +58,9 @@ def load_engines(mode: Mode, options: Options) -> dict:
     from anisketch_desktop.core import engine
 
     return {
-        task: engine.get_engine(model_path(options.model(task), task), options.device, tile_size=options.tile or None)
+        task: engine.get_engine(
+            model_path(options.model(task), task), options.device, tile_size=options.tile, memory_mb=options.memory_mb
+        )
         for task in mode.tasks
     }
 

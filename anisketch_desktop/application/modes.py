@@ -95,7 +95,8 @@ class Mode:
 
 # --------------------------------------------------------------------------------------------- run functions
 def draw_lines(image, opts: Options, engines: dict, progress: Progress = None, cancel: Cancel = None):
-    """The slow step of the sketch modes: the engine's line art (float, 1 = paper), before any line control.
+    """The slow step of the sketch modes: the engine's line art before any line control (U-Net: uint8,
+    255 = paper, streamed tile by tile; XDoG: float, 1 = paper).
 
     The window keeps it per picture and reruns only :func:`finish_lines` when a line control moves."""
     from anisketch_desktop.core import pipeline
@@ -103,7 +104,7 @@ def draw_lines(image, opts: Options, engines: dict, progress: Progress = None, c
     if opts.mode == "xdog":
         return pipeline.sketch_lines(image, engine="xdog", xdog_params=opts.xdog_params(), auto=opts.xdog_auto,
                                      progress=progress, cancel=cancel)
-    return pipeline.sketch_lines(image, model=engines["sketch"], progress=progress, cancel=cancel)
+    return pipeline.sketch_lines(image, model=engines["sketch"], dtype=np.uint8, progress=progress, cancel=cancel)
 
 
 def finish_lines(gray: np.ndarray, image, opts: Options):

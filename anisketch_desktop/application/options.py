@@ -17,6 +17,7 @@ from anisketch_desktop.core.formats import DEFAULT_MAX_PIXELS, DEVICES
 IF_EXISTS = {"skip": "Skip it", "overwrite": "Overwrite it", "rename": "Add a number"}
 MAX_SPECK_SIZE = 100_000
 MIN_TILE = 32
+MIN_MEMORY_MB = 64
 FORMATS = ("png", "svg")
 
 
@@ -31,7 +32,8 @@ class Options:
     flats: bool | None = None  # colorize: one flat colour per closed region; None = the model's own setting
     speck_size: int = 0  # remove ink specks up to this many pixels
     device: str = "auto"  # a key of core.engine.DEVICES, or cuda:N
-    tile: int = 1024  # tile side for the networks; 0 = whole picture at once
+    tile: int | None = None  # tile side for the networks; None = only when memory asks for it; 0 = never
+    memory_mb: float | None = None  # the networks' memory budget (None: core.memory.default_budget_mb)
     template: str = DEFAULT_TEMPLATE  # output file name, see naming.py
     if_exists: str = "skip"  # a key of IF_EXISTS
     max_pixels: int = DEFAULT_MAX_PIXELS  # refuse larger inputs
@@ -81,8 +83,12 @@ class Options:
         if "device" in mode.options:
             if self.device not in DEVICES and not re.fullmatch(r"cuda:\d+", self.device or ""):
                 raise InvalidOptionError(f"Unknown device {self.device!r}; use {', '.join(DEVICES)} or cuda:N")
-            if not (self.tile == 0 or MIN_TILE <= self.tile):
-                raise InvalidOptionError(f"The tile size must be at least {MIN_TILE} pixels (or 0), not {self.tile}")
+            if not (self.tile is None or self.tile == 0 or MIN_TILE <= self.tile):
+                raise InvalidOptionError(
+                    f"The tile size must be at least {MIN_TILE} pixels (or 0 = never tile, or auto), not {self.tile}"
+                )
+            if not (self.memory_mb is None or self.memory_mb >= MIN_MEMORY_MB):
+                raise InvalidOptionError(f"The memory budget must be at least {MIN_MEMORY_MB} MB, not {self.memory_mb}")
         if "lines" in mode.options:
             if not (isinstance(self.line_weight, int) and -2 <= self.line_weight <= 2):
                 raise InvalidOptionError(f"The line weight must be a whole number from -2 to 2, not {self.line_weight}")

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from anisketch_desktop.core import tiling
+from anisketch_desktop.core import memory, tiling
 from anisketch_desktop.core.errors import AniSketchError, DeviceError
-from anisketch_desktop.core.levels import normalize_levels
+from anisketch_desktop.core.imageio import to_float
+from anisketch_desktop.core.levels import apply_levels, levels_range, sample_step
 
 if TYPE_CHECKING:
     import torch
@@ -172,38 +173,50 @@ class InferenceEngine:
         model_path: str | Path,
         device: str = "auto",
         *,
-        tile_size: int | None = 1024,
+        tile_size: int | None = None,
         overlap: int = 64,
         precision: str = "auto",
         min_megapixels: float | None = None,
+        memory_mb: float | None = None,
     ):
-        """``min_megapixels``: the working size of small pictures (None: the model's own ``min_megapixels``;
-        0: always the picture's own size)."""
+        """``tile_size``: None = tile only when the picture's working set exceeds the memory budget, with tiles
+        as large as the budget allows; 0 = never tile (the whole picture in one pass); N = tiles of at most N
+        pixels a side. ``memory_mb``: the budget (None: ``memory.default_budget_mb`` of the device, on a GPU
+        the free VRAM at each run). ``min_megapixels``: the working size of small pictures (None: the model's
+        own ``min_megapixels``; 0: always the picture's own size)."""
         from anisketch_desktop.core.model_io import load_model
 
         model, metadata = load_model(model_path, "cpu")
-        self._setup(model, model_path, metadata, device, tile_size, overlap, precision, min_megapixels)
+        self._setup(model, model_path, metadata, device, tile_size, overlap, precision, min_megapixels, memory_mb)
 
     @classmethod
     def from_model(cls, model, device: str = "auto", *, tile_size: int | None = None, overlap: int = 64,
-                   precision: str = "auto", min_megapixels: float | None = None) -> InferenceEngine:
+                   precision: str = "auto", min_megapixels: float | None = None,
+                   memory_mb: float | None = None) -> InferenceEngine:
         """An engine around a network in memory (training validates through it, so its scores are the app's).
         It runs a copy: the caller's network, its BatchNorm layers and its device are left as they are."""
         import copy
 
         engine = cls.__new__(cls)
         twin = copy.deepcopy(model).to("cpu").eval()
-        engine._setup(twin, "<in memory>", {}, device, tile_size, overlap, precision, min_megapixels)
+        engine._setup(twin, "<in memory>", {}, device, tile_size, overlap, precision, min_megapixels, memory_mb)
         return engine
 
-    def _setup(self, model, model_path, metadata, device, tile_size, overlap, precision, min_megapixels) -> None:
+    def _setup(
+        self, model, model_path, metadata, device, tile_size, overlap, precision, min_megapixels, memory_mb
+    ) -> None:
         import torch
 
         self.path = Path(model_path)
         self.metadata = metadata
         self.device, self.device_note = resolve_device(device)
+        if tile_size is not None and tile_size < 0:
+            raise AniSketchError(f"Tile size must be 0 (never tile) or a positive number of pixels, not {tile_size}.")
         self.tile_size = tile_size
+        self.memory_mb = memory_mb
         self.overlap = overlap
+        self.oom_side: int | None = None  # the tile side that fitted after the device ran out of memory
+        self.last_plan: tiling.TilePlan | None = None
         self.precision = precision
         self._autocast = _autocast_dtype(self.device, precision)
         self.config = model.config
@@ -233,6 +246,31 @@ class InferenceEngine:
             out = self.model.to_image(raw, multiply=multiply)
             return out[0].permute(1, 2, 0).float().cpu().numpy()
 
+    def budget_mb(self) -> float:
+        """The working-memory budget of one network pass, in MB (see ``memory.default_budget_mb``)."""
+        return self.memory_mb if self.memory_mb else memory.default_budget_mb(self.device)
+
+    def tile_for(self, height: int, width: int) -> int | None:
+        """The tile side for a ``height x width`` working picture; None = the whole picture in one pass."""
+        multiple = self.config.multiple
+        if self.tile_size == 0:
+            side = None
+        elif self.tile_size:
+            side = self.tile_size
+        else:
+            per_pixel = memory.bytes_per_pixel(self.config, half=self._autocast is not None)
+            padded_h, padded_w = tiling.round_up(height, multiple), tiling.round_up(width, multiple)
+            side = memory.tile_side(padded_h, padded_w, per_pixel, self.budget_mb(), multiple)
+        if self.oom_side is not None:
+            side = min(side or max(height, width), self.oom_side)
+        return side
+
+    def plan(self, height: int, width: int) -> tiling.TilePlan:
+        """The tile plan ``run`` uses for a ``height x width`` picture (after the model's working size)."""
+        scale = working_scale(height, width, self.min_megapixels)
+        high, wide = (max(1, round(height * scale)), max(1, round(width * scale))) if scale > 1 else (height, width)
+        return tiling.plan_tiles(high, wide, self.config.multiple, self.tile_for(high, wide), self.overlap)
+
     def run(
         self,
         image: np.ndarray,
@@ -240,8 +278,12 @@ class InferenceEngine:
         progress: Callable[[float], None] | None = None,
         cancel: Callable[[], bool] | None = None,
         layer: bool = False,
+        out_dtype=np.float32,
     ) -> np.ndarray:
-        """float32 ``HxWxC`` (C = ``config.in_channels``; ``HxW`` when C is 1) in [0, 1] -> ``HxWxC_out``.
+        """``HxWxC`` (C = ``config.in_channels``, or one more for an alpha channel: transparent pixels are put
+        on white paper; ``HxW`` when C is 1) -> ``HxWxC_out`` in [0, 1] (float32) or 0..255 (``out_dtype``
+        uint8). Any of uint8, uint16 or float [0, 1]; tiles are converted one at a time, so a uint8 picture with
+        a uint8 output never exists as a whole float array.
 
         ``layer=True`` (``multiply_lines`` colorize models): the colour layer without the lines multiplied on."""
         image = np.asarray(image)
@@ -251,8 +293,9 @@ class InferenceEngine:
         if self.config.hint_channels and image.ndim == 3 and image.shape[2] == self.config.line_channels:
             # a hint model without hints: empty hint planes (``core.proposal`` passes real ones)
             pad = np.zeros(image.shape[:2] + (self.config.hint_channels,), dtype=np.float32)
-            image = np.concatenate([image.astype(np.float32, copy=False), pad], axis=2)
-        if image.ndim != 3 or image.shape[2] != channels:
+            image = np.concatenate([to_float(image), pad], axis=2)
+        alpha_ok = self.config.line_channels == channels  # an alpha channel only where there are no hint planes
+        if image.ndim != 3 or image.shape[2] not in ((channels, channels + 1) if alpha_ok else (channels,)):
             got = "x".join(str(s) for s in image.shape)
             kind = "RGB (3-channel)" if channels == 3 else "grayscale (1-channel)"
             raise AniSketchError(
@@ -260,33 +303,74 @@ class InferenceEngine:
             )
         if image.shape[0] < 1 or image.shape[1] < 1:
             raise AniSketchError("The image is empty.")
-        image = image.astype(np.float32, copy=False)
-        if self.config.input_norm == "levels":
-            lines = self.config.line_channels
-            if lines == channels:
-                image = normalize_levels(image)
-            else:  # only the picture's levels: hint colours are exact
-                image = np.concatenate([normalize_levels(image[..., :lines]), image[..., lines:]], axis=2)
         height, width = image.shape[:2]
+        span = None
+        if self.config.input_norm == "levels":  # estimated once on a grid sample, applied to every tile
+            step = sample_step(height, width)
+            sample = _prepare_tile(image[::step, ::step], channels=channels, span=None)
+            span = levels_range(sample[..., : self.config.line_channels])  # hint colours are exact
+        prepare = partial(_prepare_tile, channels=channels, span=span, lines=self.config.line_channels)
         scale = working_scale(height, width, self.min_megapixels)
-        if scale > 1.0:  # a small picture: the network draws it at a larger working size, then it is scaled back
-            size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            image = np.clip(cv2.resize(image, size, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
-            image = image.reshape(size[1], size[0], channels)
+        fn = partial(self._predict_tile, multiply=not layer)
+        if scale <= 1.0:
+            out = np.empty((height, width, self.config.out_channels), dtype=out_dtype)
+            return self._run_tiles(image, fn, prepare, out, progress, cancel)
+        # a small picture: the network draws it at a larger working size, then it is scaled back
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        work = np.clip(cv2.resize(prepare(image), size, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+        work = work.reshape(size[1], size[0], channels)
+        out = np.empty((size[1], size[0], self.config.out_channels), dtype=np.float32)
+        out = self._run_tiles(work, fn, None, out, progress, cancel)
+        out = cv2.resize(out, (width, height), interpolation=cv2.INTER_AREA).reshape(height, width, -1)
+        if np.dtype(out_dtype) == np.float32:
+            return out
+        result = np.empty(out.shape, dtype=out_dtype)
+        tiling.store(result, out)
+        return result
+
+    def _run_tiles(self, image, fn, prepare, out, progress, cancel) -> np.ndarray:
+        """``tiling.run_tiled`` with this engine's tile policy; on out-of-memory, halve the tile side and
+        start the picture again (the smaller side is kept for later pictures)."""
+        height, width = image.shape[:2]
+        multiple = self.config.multiple
         with self._lock:
-            out = tiling.run_tiled(
-                image,
-                partial(self._predict_tile, multiply=not layer),
-                multiple=self.config.multiple,
-                out_channels=self.config.out_channels,
-                tile=self.tile_size,
-                overlap=self.overlap,
-                progress=progress,
-                cancel=cancel,
-            )
-        if scale > 1.0:
-            out = cv2.resize(out, (width, height), interpolation=cv2.INTER_AREA).reshape(height, width, -1)
-        return out
+            while True:
+                side = self.tile_for(height, width)
+                self.last_plan = tiling.plan_tiles(height, width, multiple, side, self.overlap)
+                try:
+                    return tiling.run_tiled(
+                        image, fn, multiple=multiple, out_channels=self.config.out_channels, tile=side,
+                        overlap=self.overlap, progress=progress, cancel=cancel, prepare=prepare, out=out,
+                    )
+                except Exception as exc:
+                    if not memory.is_out_of_memory(exc):
+                        raise
+                    current = side or max(self.last_plan.padded_h, self.last_plan.padded_w)
+                    smaller = current // 2 // multiple * multiple
+                    if smaller < max(memory.MIN_TILE, multiple):
+                        raise AniSketchError(
+                            f"Not enough memory on the {self.device.type.upper()} for this picture, even in "
+                            f"{current}-pixel tiles: close other programs or use a smaller picture."
+                        ) from exc
+                    del exc
+                    memory.free_device_cache(self.device)
+                    self.oom_side = smaller
+
+
+def _prepare_tile(
+    raw: np.ndarray, *, channels: int, span: tuple[float, float] | None, lines: int | None = None
+) -> np.ndarray:
+    """A raw tile (uint8/uint16/float, ``channels`` channels, maybe + alpha) as the float32 the network takes:
+    scaled to [0, 1], transparent pixels on white paper, input levels applied to the first ``lines`` channels
+    (the picture; hint planes after them are kept exact)."""
+    tile = to_float(raw)
+    if tile.shape[2] == channels + 1:
+        alpha = tile[..., channels:]
+        tile = tile[..., :channels] * alpha
+        tile += 1.0 - alpha
+    tile = np.ascontiguousarray(tile)
+    apply_levels(tile if lines in (None, channels) else tile[..., :lines], span)
+    return tile
 
 
 MAX_UPSCALE = 2.0

@@ -36,22 +36,41 @@ def percentiles(values: np.ndarray, low_pct: float, high_pct: float) -> tuple[fl
     return low_bin / (_BINS - 1), min(high_bin, _BINS - 1) / (_BINS - 1)
 
 
+def sample_step(height: int, width: int) -> int:
+    """The grid step of the levels estimate: every pixel up to ``_SAMPLE_PIXELS``, a regular grid above."""
+    return max(1, int(np.sqrt(height * width / _SAMPLE_PIXELS)))
+
+
+def levels_range(image: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.5) -> tuple[float, float] | None:
+    """``(lo, hi)``: the luminance percentiles of float ``image`` (estimated on a grid of at most about
+    ``_SAMPLE_PIXELS``), or None for a flat image (span under one 8-bit step), which is left alone."""
+    if not 0.0 <= low_pct < high_pct <= 100.0:
+        raise ValueError(f"need 0 <= low_pct < high_pct <= 100, got {low_pct}, {high_pct}")
+    step = sample_step(image.shape[0], image.shape[1])
+    sample = np.asarray(image[::step, ::step], dtype=np.float32)
+    lo, hi = percentiles(luminance(sample), low_pct, high_pct)
+    return None if hi - lo < _MIN_SPAN else (lo, hi)
+
+
+def apply_levels(image: np.ndarray, span: tuple[float, float] | None) -> np.ndarray:
+    """Map ``span`` = ``(lo, hi)`` to [0, 1] in place on float32 ``image`` (colour channels; alpha kept)."""
+    if span is None:
+        return image
+    lo, hi = span
+    colour = image if image.ndim == 2 or image.shape[2] != 4 else image[..., :3]
+    colour -= lo
+    colour *= 1.0 / (hi - lo)
+    np.clip(colour, 0.0, 1.0, out=colour)
+    return image
+
+
 def normalize_levels(rgb: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.5) -> np.ndarray:
     """Stretch float ``HxWx3``/``HxW`` [0, 1] so the luminance percentiles land on 0 and 1.
 
     Every colour channel gets the same linear map (hues are kept); an alpha channel (``HxWx4``) is kept as is.
     A flat image (percentile span under one 8-bit step) is returned unchanged. Returns a new float32 array.
+    The engine applies the same map tile by tile (``levels_range`` once, ``apply_levels`` per tile).
     """
     image = np.asarray(rgb, dtype=np.float32)
-    if not 0.0 <= low_pct < high_pct <= 100.0:
-        raise ValueError(f"need 0 <= low_pct < high_pct <= 100, got {low_pct}, {high_pct}")
-    step = max(1, int(np.sqrt(image.shape[0] * image.shape[1] / _SAMPLE_PIXELS)))
-    lo, hi = percentiles(luminance(image[::step, ::step]), low_pct, high_pct)
-    out = image.copy()
-    if hi - lo < _MIN_SPAN:
-        return out
-    colour = out if out.ndim == 2 or out.shape[2] != 4 else out[..., :3]
-    colour -= lo
-    colour *= 1.0 / (hi - lo)
-    np.clip(colour, 0.0, 1.0, out=colour)
-    return out
+    span = levels_range(image, low_pct, high_pct)
+    return apply_levels(image.copy(), span)

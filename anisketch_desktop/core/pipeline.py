@@ -58,8 +58,11 @@ def _sub_progress(progress: Progress, start: float, end: float) -> Progress:
     return lambda f: progress(start + (end - start) * f)
 
 
-def _engine_for(model, task: str, device: str, tile: int | None):
-    """An ``InferenceEngine`` for ``model`` (None: the default model; a path or a model name; or an engine)."""
+def _engine_for(model, task: str, device: str, tile: int | None, memory_mb: float | None = None):
+    """An ``InferenceEngine`` for ``model`` (None: the default model; a path or a model name; or an engine).
+
+    ``tile``: None = tile only when the picture does not fit ``memory_mb`` (None: the device's default budget),
+    0 = never tile, N = tiles of at most N pixels (see ``InferenceEngine``)."""
     from anisketch_desktop.core import engine as engine_mod
     from anisketch_desktop.core.models import resolve_model
 
@@ -67,7 +70,7 @@ def _engine_for(model, task: str, device: str, tile: int | None):
         eng = model
     else:
         path = resolve_model(model, task)
-        eng = engine_mod.get_engine(path, device, tile_size=tile or None)
+        eng = engine_mod.get_engine(path, device, tile_size=tile, memory_mb=memory_mb)
     if eng.config.task != task:
         raise AniSketchError(f"{eng.path.name} is a {eng.config.task} model; this needs a {task} model.")
     return eng
@@ -77,6 +80,55 @@ def _xdog_params(xdog_params):
     from anisketch_desktop.core import xdog
 
     return xdog.resolve_params(xdog_params)
+
+
+def _rgb_source(image: np.ndarray) -> np.ndarray:
+    """``image`` as the sketch network's input array, in its own dtype: RGB, or RGBA (the engine puts
+    transparent pixels on white paper tile by tile). Gray pictures are repeated into three channels."""
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        return image
+    if image.ndim == 3 and image.shape[2] == 2:  # gray + alpha
+        return image[..., [0, 0, 0, 1]]
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim != 2:
+        raise AniSketchError(f"Cannot read an image of shape {image.shape} as a picture.")
+    return np.repeat(image[..., None], 3, axis=2)
+
+
+def _alpha_uint8(image: np.ndarray) -> np.ndarray | None:
+    """The alpha channel as uint8, or None when the image has none."""
+    if image.ndim != 3 or image.shape[2] not in (2, 4):
+        return None
+    alpha = image[..., -1]
+    if alpha.dtype == np.uint8:
+        return alpha
+    return _uint8(alpha if np.issubdtype(alpha.dtype, np.integer) else np.clip(alpha, 0.0, 1.0))
+
+
+def _compose_uint8(gray: np.ndarray, alpha: np.ndarray | None, transparent: bool) -> np.ndarray:
+    """``_compose_sketch`` for a uint8 sketch (255 = paper) and uint8 alpha, without whole-picture float
+    copies: ink alpha is ``(255 - gray) * alpha / 255``, rounded."""
+    import cv2
+
+    if transparent:
+        rgba = np.zeros(gray.shape + (4,), dtype=np.uint8)
+        ink = np.subtract(255, gray, dtype=np.uint8)
+        rgba[..., 3] = ink if alpha is None else cv2.multiply(ink, alpha, scale=1.0 / 255.0)
+        return rgba
+    if alpha is None:
+        return gray
+    rgba = np.empty(gray.shape + (4,), dtype=np.uint8)
+    rgba[..., :3] = gray[..., None]
+    rgba[..., 3] = alpha
+    return rgba
+
+
+def _float_sketch(gray: np.ndarray) -> np.ndarray:
+    """A sketch as float32 (1 = paper), from uint8 (255 = paper) or float."""
+    if gray.dtype == np.uint8:
+        return gray.astype(np.float32) * np.float32(1.0 / 255.0)
+    return np.asarray(gray, dtype=np.float32)
 
 
 def _compose_sketch(
@@ -129,11 +181,15 @@ def sketch_lines(
     device: str = "auto",
     xdog_params=None,
     auto: bool = False,
-    tile: int | None = 1024,
+    tile: int | None = None,
+    memory_mb: float | None = None,
+    dtype=np.float32,
     progress: Progress = None,
     cancel: Cancel = None,
 ) -> np.ndarray:
-    """The engine's own line art of ``image``: ``HxW float32``, 1 = paper, before any line control.
+    """The engine's own line art of ``image``: ``HxW float32``, 1 = paper, before any line control
+    (``dtype=np.uint8``: 255 = paper; the U-Net then streams tiles of the uint8 picture into a uint8 result,
+    so memory is the picture, the result and one tile's work).
 
     This is the slow step; keep its result to try line controls with :func:`finish_sketch`.
     """
@@ -149,22 +205,23 @@ def sketch_lines(
         gray = xdog.xdog(image, params)
         if progress is not None:
             progress(1.0)
-        return gray
-    eng = _engine_for(model, "sketch", device, tile)
-    rgb, _ = _float_rgb(image)
-    gray = eng.run(rgb, progress=progress, cancel=cancel)[..., 0]
-    del rgb
-    return np.ascontiguousarray(gray, dtype=np.float32)
+        return _uint8(gray) if np.dtype(dtype) == np.uint8 else gray
+    eng = _engine_for(model, "sketch", device, tile, memory_mb)
+    gray = eng.run(_rgb_source(image), progress=progress, cancel=cancel, out_dtype=dtype)
+    return np.ascontiguousarray(gray[..., 0])
 
 
 def _finished(gray, image, lines, speck_size) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(gray after specks and line controls, the lines' colour or None)``."""
+    """``(gray after specks and line controls, the lines' colour or None)``; a uint8 sketch stays uint8 when
+    no line control asks for float work."""
     from anisketch_desktop.core import lineops, xdog
 
     lines = lines or lineops.LineOptions()
     if speck_size > 0:
         gray = xdog.remove_specks(gray, speck_size)
-    gray = lineops.apply(gray, lines)
+    if gray.dtype == np.uint8 and lines.weight == 0 and lines.threshold <= 0.0 and not lines.tint:
+        return gray, None
+    gray = lineops.apply(_float_sketch(gray), lines)
     colour = None
     if lines.tint:
         rgb, _ = _float_rgb(image)
@@ -187,9 +244,12 @@ def finish_sketch(
     """The uint8 sketch from the engine's line art ``gray`` of ``image``: specks, line controls, output form.
 
     ``lines`` is a ``core.lineops.LineOptions`` (None: the defaults). Cheap next to the network: the GUI
-    reruns only this when a line control moves, so its preview is the saved file.
+    reruns only this when a line control moves, so its preview is the saved file. ``gray`` may be float
+    (1 = paper) or uint8 (255 = paper, from ``sketch_lines(dtype=np.uint8)``).
     """
     gray, colour = _finished(gray, image, lines, speck_size)
+    if gray.dtype == np.uint8:
+        return _compose_uint8(gray, _alpha_uint8(image), transparent)
     return _compose_sketch(gray, _alpha(image), transparent, colour)
 
 
@@ -205,7 +265,7 @@ def finish_sketch_svg(
     from anisketch_desktop.core import vector
 
     gray, colour = _finished(gray, image, lines, speck_size)
-    ink = 1.0 - np.clip(gray, 0.0, 1.0)
+    ink = 1.0 - np.clip(_float_sketch(gray), 0.0, 1.0)
     alpha = _alpha(image)
     if alpha is not None:
         ink *= alpha
@@ -223,7 +283,8 @@ def sketch(
     transparent: bool = False,
     speck_size: int = 0,
     lines=None,
-    tile: int | None = 1024,
+    tile: int | None = None,
+    memory_mb: float | None = None,
     progress: Progress = None,
     cancel: Cancel = None,
 ) -> np.ndarray:
@@ -237,7 +298,7 @@ def sketch(
     """
     gray = sketch_lines(
         image, engine=engine, model=model, device=device, xdog_params=xdog_params, auto=auto, tile=tile,
-        progress=progress, cancel=cancel,
+        memory_mb=memory_mb, dtype=np.uint8, progress=progress, cancel=cancel,
     )
     return finish_sketch(gray, image, lines=lines, transparent=transparent, speck_size=speck_size)
 
@@ -272,7 +333,8 @@ def colorize(
     *,
     model=None,
     device: str = "auto",
-    tile: int | None = 1024,
+    tile: int | None = None,
+    memory_mb: float | None = None,
     flats: bool | None = None,
     hints=None,
     reference: np.ndarray | None = None,
@@ -284,7 +346,8 @@ def colorize(
 
     Every closed region of the line art takes the colour of the hints in it, or else the network's proposal
     (``colorize_result`` gives the layers too). ``flats`` False keeps the proposal's variation inside regions.
-    ``tile`` is kept for callers of the old signature (the proposal runs at a reduced working size).
+    ``tile`` and ``memory_mb`` are kept for callers of the old signature (the proposal runs at a reduced
+    working size).
     """
     result = colorize_result(image, hints=hints, reference=reference, model=model, device=device, flats=flats,
                              soft=soft, progress=progress, cancel=cancel)
@@ -311,7 +374,8 @@ def style_result(
     *,
     sketch_model=None,
     device: str = "auto",
-    tile: int | None = 1024,
+    tile: int | None = None,
+    memory_mb: float | None = None,
     flats: bool | None = None,
     progress: Progress = None,
     cancel: Cancel = None,
@@ -327,7 +391,7 @@ def style_result(
         import dataclasses
 
         sketch_kw["lines"] = dataclasses.replace(sketch_kw["lines"], tint=False)
-    drawn = sketch(image, model=sketch_model, device=device, tile=tile,
+    drawn = sketch(image, model=sketch_model, device=device, tile=tile, memory_mb=memory_mb,
                    progress=_sub_progress(progress, 0.0, 0.8), cancel=cancel, **sketch_kw)
     rgb, _ = _float_rgb(image)
     session = ColorizeSession(drawn, proposal=rgb)
@@ -345,7 +409,8 @@ def style(
     color_model=None,
     engine: str = "unet",
     device: str = "auto",
-    tile: int | None = 1024,
+    tile: int | None = None,
+    memory_mb: float | None = None,
     flats: bool | None = None,
     progress: Progress = None,
     cancel: Cancel = None,
@@ -355,6 +420,6 @@ def style(
     uint8 RGB (RGBA keeps alpha), the picture's size. ``color_model`` is accepted for old callers and unused
     (the colours come from the picture, not from a network)."""
     result = style_result(image, sketch_model=sketch_model, engine=engine, device=device, tile=tile,
-                          flats=flats, progress=progress, cancel=cancel, **sketch_kw)
+                          memory_mb=memory_mb, flats=flats, progress=progress, cancel=cancel, **sketch_kw)
     alpha = _alpha(image)
     return result.rgb if alpha is None else np.dstack([result.rgb, _uint8(alpha)])

@@ -124,29 +124,62 @@ def run_tiled(
     overlap: int = 64,
     progress: Callable[[float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Apply ``fn`` (``h x w x C`` float32 -> ``h x w x out_channels``) tile by tile; ``H x W x out``."""
+    """Apply ``fn`` (``h x w x C`` float32 -> ``h x w x out_channels``) tile by tile; ``H x W x out``.
+
+    ``image`` may be of any dtype: ``prepare`` turns each raw tile into the float32 tile ``fn`` takes (default:
+    a plain ``float32`` cast), so a uint8 picture is never converted whole. Results are blended one row of
+    tiles at a time in a float32 band and written into ``out`` (float32, or uint8 rounded as
+    ``imageio.to_uint8`` does), so no whole-picture float buffer exists when ``out`` is uint8.
+    """
     height, width = image.shape[:2]
     plan = plan_tiles(height, width, multiple, tile, overlap)
+    if out is None:
+        out = np.zeros((height, width, out_channels), dtype=np.float32)
+    elif out.shape[:2] != (height, width):
+        raise ValueError(f"out has shape {out.shape}, need {(height, width, out_channels)}")
+    out3 = out.reshape(height, width, out_channels)
+    prepare = prepare or (lambda raw: raw.astype(np.float32, copy=False))
     row_src, col_src = pad_index(height, plan.padded_h), pad_index(width, plan.padded_w)
     wys = axis_weights(plan.ys, plan.tile_h, plan.padded_h)
     wxs = axis_weights(plan.xs, plan.tile_w, plan.padded_w)
-    out = np.zeros((height, width, out_channels), dtype=np.float32)
-    done = 0
-    for y0, wy in zip(plan.ys, wys, strict=True):
+    done, carry = 0, None
+    for row, (y0, wy) in enumerate(zip(plan.ys, wys, strict=True)):
+        vh = min(plan.tile_h, height - y0)
+        band = None
+        if vh > 0 and plan.count > 1:
+            band = np.zeros((vh, width, out_channels), dtype=np.float32)
+            if carry is not None:  # partial sums of the rows the previous band shares with this one
+                band[: len(carry)] = carry
         for x0, wx in zip(plan.xs, wxs, strict=True):
             if cancel is not None and cancel():
                 raise Cancelled("Cancelled")
-            tile_in = extract_tile(image, row_src[y0 : y0 + plan.tile_h], col_src[x0 : x0 + plan.tile_w])
-            pred = fn(tile_in)
-            vh, vw = min(plan.tile_h, height - y0), min(plan.tile_w, width - x0)
+            raw = extract_tile(image, row_src[y0 : y0 + plan.tile_h], col_src[x0 : x0 + plan.tile_w])
+            pred = fn(prepare(raw))
+            vw = min(plan.tile_w, width - x0)
             if vh > 0 and vw > 0:
-                weight = wy[:vh, None, None] * wx[None, :vw, None]
-                if plan.count == 1:
-                    out[:] = pred[:vh, :vw]
+                if band is None:  # one tile: the prediction is the result
+                    store(out3, pred[:vh, :vw])
                 else:
-                    out[y0 : y0 + vh, x0 : x0 + vw] += pred[:vh, :vw] * weight
+                    band[:, x0 : x0 + vw] += pred[:vh, :vw] * (wy[:vh, None, None] * wx[None, :vw, None])
             done += 1
             if progress is not None:
                 progress(done / plan.count)
+        if band is not None:
+            final = vh if row + 1 == len(plan.ys) else min(vh, plan.ys[row + 1] - y0)
+            store(out3[y0 : y0 + final], band[:final])
+            carry = band[final:] if final < vh else None
     return out
+
+
+def store(dst: np.ndarray, src: np.ndarray) -> None:
+    """``dst[...] = src``; float [0, 1] into uint8 is scaled, rounded and clipped like ``imageio.to_uint8``."""
+    if dst.dtype != np.uint8:
+        dst[...] = src
+        return
+    scaled = np.multiply(src, 255.0, dtype=np.float32)
+    scaled += 0.5
+    np.clip(scaled, 0.0, 255.0, out=scaled)
+    dst[...] = scaled  # the cast truncates, which rounds after the +0.5

@@ -173,16 +173,22 @@ def _threshold(d: np.ndarray, epsilon: float, phi: float) -> np.ndarray:
 
 
 def remove_specks(sketch: np.ndarray, min_size: int, threshold: float = 0.5) -> np.ndarray:
-    """Turn ink components (8-connected pixels darker than ``threshold``) under ``min_size`` px into paper."""
-    out = np.array(sketch, dtype=np.float32, copy=True)
+    """Turn ink components (8-connected pixels darker than ``threshold``) under ``min_size`` px into paper.
+
+    float sketches (1 = paper) give a float32 copy, uint8 sketches (255 = paper) a uint8 copy."""
+    if sketch.dtype == np.uint8:
+        out, paper, below = sketch.copy(), 255, threshold * 255.0
+    else:
+        out, paper, below = np.array(sketch, dtype=np.float32, copy=True), 1.0, threshold
     if min_size <= 1:
         return out
-    ink = (out < threshold).astype(np.uint8)
+    ink = (out < below).view(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    del ink
     small = stats[:, cv2.CC_STAT_AREA] < min_size
     small[0] = False  # label 0 is the paper
     if small.any():
-        out[small[labels]] = 1.0
+        out[small[labels]] = paper
     return out
 
 
