@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anisketch_desktop import __version__
-from anisketch_desktop.application import DEFAULT_TEMPLATE, OPTION_GROUPS, Mode, Options, plan_batch, run_job
+from anisketch_desktop.application import DEFAULT_TEMPLATE, OPTION_GROUPS, Mode, Options, plan_batch
+from anisketch_desktop.application.batch import BatchItem, ItemResult, run_batch
 from anisketch_desktop.application.formatting import format_duration
 from anisketch_desktop.application.modes import commands
 from anisketch_desktop.application.naming import template_help
@@ -166,26 +167,27 @@ def run_images(args) -> int:
     for path, reason in summary.failed:
         bar.message(f"failed: {_named(path, reason)}")
     started = time.monotonic()
-    for index, job in enumerate(plan.jobs):
-        label = str(job.rel)
-        try:
-            outcome = run_job(job.source, job.target, options,
-                              lambda f, i=index, lab=label: bar.update(i, f, lab), None, rel=job.rel)
-            if outcome.skipped:
-                summary.skipped.append(job.source)
-                bar.message(f"skipped {job.rel}: {job.target} exists (use --overwrite to replace it)")
-                continue
-            summary.done.append(outcome.output)
+    jobs = plan.jobs
+
+    def on_result(result: ItemResult) -> None:
+        job = jobs[result.key]
+        if result.state == "skipped":
+            summary.skipped.append(job.source)
+            bar.message(f"skipped {job.rel}: {job.target} exists (use --overwrite to replace it)")
+        elif result.state == "done":
+            summary.done.append(result.outcome.output)
             if args.verbose:
-                bar.message(f"wrote {outcome.output}")
-        except Cancelled:
-            raise
-        except AniSketchError as exc:
-            summary.failed.append((job.source, _message(exc)))
-            bar.message(f"failed: {_named(job.rel, _message(exc))}")
-        except (OSError, ValueError, RuntimeError, MemoryError) as exc:
-            summary.failed.append((job.source, f"{type(exc).__name__}: {exc}"))
-            bar.message(f"failed: {_named(job.rel, f'{type(exc).__name__}: {exc}')}")
+                bar.message(f"wrote {result.outcome.output}")
+        elif result.state == "failed":
+            summary.failed.append((job.source, result.reason))
+            bar.message(f"failed: {_named(job.rel, result.reason)}")
+
+    # reading, the network and writing overlap (application.batch); results arrive in input order
+    run_batch(
+        [BatchItem(index, job.source, job.target, options, job.rel) for index, job in enumerate(jobs)],
+        on_progress=lambda index, f: bar.update(index, f, str(jobs[index].rel)),
+        on_result=on_result,
+    )
     elapsed = time.monotonic() - started
     bar.message(
         f"{len(summary.done)} written, {len(summary.skipped)} skipped, {len(summary.failed)} failed "

@@ -1,22 +1,35 @@
-"""Speed and memory of the core: XDoG, XDoG auto-tune and the U-Net sketch, against two anchor networks.
+"""Speed and memory of the core, end to end, in ONE table: batches, the network alone, peak memory, colorize,
+and the Anime2Sketch stand-in timed in the same run.
 
-    python -m benchmarks.bench_core --sizes 1mp,1080p,4k,8k --threads 2
-    python benchmarks/bench_core.py --model resources/models/sketch.safetensors --anchor-sizes 1mp,1080p,4k
+    make bench                                   # everything below, 2 threads
+    python -m benchmarks.bench_core --threads 2 --skip rss12k
+    python -m benchmarks.bench_core --only batch1080p,a2s    # a quick look at one figure
 
-Every case runs in a fresh subprocess, so its peak RSS (``ru_maxrss``) is its own and includes the Python
-interpreter, numpy, OpenCV and torch. Each case is warmed up once on a smaller input of the same tile shape
-(the first call of a network pays one-off kernel set-up), then timed ``--repeat`` times; the best run counts.
-Cases go through ``core.pipeline`` with a uint8 RGB picture, so the figures include the conversions a user
-pays for. The anchors are the random-weight speed stand-ins of ``shared/bench/anchor_nets.py`` (Anime2Sketch's
-pix2pix U-Net and Informative Drawings' ResNet generator), timed as their code runs them (fp32, eager).
+Every case runs in a fresh subprocess, so a peak RSS (``ru_maxrss``) is that case's own and includes the
+Python interpreter, numpy, OpenCV and torch. Pictures are deterministic flat-shaded drawings with outlines.
+
+* ``net`` cases: ``InferenceEngine.run`` on a decoded uint8 picture (levels, the tile plan the engine picks
+  with its default memory budget, uint8 result), warmed up once; the best of ``--repeat`` runs.
+* ``batch`` cases: PNG files on disk -> ``application.batch.run_batch`` (read/decode, the network and
+  encode/write overlapped: what ``anisketch sketch DIR`` and the window's queue do) -> PNG files, after one
+  warm-up file; also one file after another (``application.run_job``) and the network alone per picture in the
+  same process, so the ratio ``batch / network`` is measured on the same load.
+* ``rss`` cases: the real CLI (``anisketch sketch BIG.png -o OUT --max-pixels ...``) in a child process; peak
+  RSS from ``wait4``.
+* ``colorize``: ``application.process`` in colorize mode on the 1080p drawing's line art (flats included),
+  with how many progress reports it gave and the largest jump between two of them.
+* ``a2s``: the random-weight speed stand-in of Anime2Sketch (``shared/bench/anchor_nets.py``: pix2pix U-Net,
+  54.4M parameters) at full resolution (sides rounded to 256), fp32 eager, as its code runs it.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib.util
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,14 +37,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SIZES = {"1mp": (1024, 1024), "1080p": (1920, 1080), "4k": (3840, 2160), "8k": (7680, 4320)}
-TARGETS = ("XDoG 4K < 0.5 s; U-Net 1080p <= 1.0 s; U-Net 8K peak RSS < 3 GB; "
-           ">= 10x faster than Anime2Sketch at full resolution, 1080p")
+SIZES = {"1mp": (1024, 1024), "1080p": (1920, 1080), "4k": (3840, 2160), "8k": (7680, 4320),
+         "12k": (12000, 12000)}
+CASES = ("baseline", "xdog4k", "net1080p", "net4k", "batch1080p", "batch4k", "a2s", "colorize", "rss8k", "rss12k")
+GOALS = {"batch_ratio": 1.3, "a2s_ratio": 20.0, "rss8k": 1200.0, "rss12k": 2500.0, "colorize": 1.5, "xdog4k": 0.5}
 
 
 # ------------------------------------------------------------------------------------------ child process
-
-
 def _picture(width: int, height: int):
     """A deterministic flat-shaded picture with outlines (content barely matters for timing)."""
     import cv2
@@ -56,207 +68,307 @@ def _rss_mb() -> float:
     return peak / 1024 / (1024 if sys.platform == "darwin" else 1)
 
 
-def _load_anchors(path: str):
-    spec = importlib.util.spec_from_file_location("anchor_nets", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _round_to(n: int, multiple: int) -> int:
-    return max(multiple, int(n / multiple + 0.5) * multiple)
-
-
-def _time(fn, repeat: int) -> tuple[float, float]:
-    """Best ``(wall ms, process CPU ms)`` of ``repeat`` runs (CPU time sums all threads)."""
-    best = (float("inf"), float("inf"))
-    for _ in range(repeat):
-        start, cpu = time.perf_counter(), time.process_time()
+def _best(fn, repeat: int) -> float:
+    """Best wall seconds of ``repeat`` runs."""
+    best = float("inf")
+    for _ in range(max(1, repeat)):
+        start = time.perf_counter()
         fn()
-        best = min(best, ((time.perf_counter() - start) * 1000.0, (time.process_time() - cpu) * 1000.0))
+        best = min(best, time.perf_counter() - start)
     return best
 
 
+def _options(spec: dict, **kw):
+    from anisketch_desktop.application import Options
+
+    return Options(models={"sketch": spec["model"]} if spec["model"] else {}, device=spec["device"],
+                   if_exists="overwrite", **kw)
+
+
+def _engine(spec: dict):
+    from anisketch_desktop.application.jobs import load_engines
+    from anisketch_desktop.application.modes import get_mode
+
+    return load_engines(get_mode("sketch"), _options(spec, mode="sketch"))["sketch"]
+
+
+def _plan_note(eng, width: int, height: int) -> str:
+    plan = eng.plan(height, width)
+    work = f"drawn at {plan.width}x{plan.height}, " if (plan.width, plan.height) != (width, height) else ""
+    tiles = "untiled" if plan.count == 1 else f"{plan.count} tiles of {plan.tile_w}x{plan.tile_h}"
+    return f"{work}{tiles} (budget {eng.budget_mb():.0f} MB), {eng.device.type}"
+
+
+def _net(spec: dict) -> dict:
+    import numpy as np
+
+    width, height = spec["size"]
+    image = _picture(width, height)
+    eng = _engine(spec)
+    run = lambda: eng.run(image, out_dtype=np.uint8)  # noqa: E731
+    run()  # warm-up: one-off kernel set-up
+    return {"s": _best(run, spec["repeat"]), "note": _plan_note(eng, width, height)}
+
+
+def _batch(spec: dict) -> dict:
+    import numpy as np
+
+    from anisketch_desktop.application import run_job
+    from anisketch_desktop.application.batch import BatchItem, run_batch
+    from anisketch_desktop.core import imageio
+
+    width, height = spec["size"]
+    count = spec["count"]
+    folder = Path(tempfile.mkdtemp(prefix="bench_batch_"))
+    base = _picture(width, height)
+    paths = []
+    for i in range(count + 1):  # small shifts: every file decodes and draws for real
+        paths.append(imageio.save_image(folder / f"p{i}.png", np.roll(base, 7 * i, axis=1)))
+    options = _options(spec, mode="sketch")
+    eng = _engine(spec)
+    run_job(paths[0], folder / "out" / "warm.png", options)  # loads the model, warms the kernels
+    states = []
+    start = time.perf_counter()
+    run_batch([BatchItem(i, p, folder / "out" / f"{p.stem}_sketch.png", options) for i, p in enumerate(paths[1:])],
+              on_result=lambda r: states.append(r.state))
+    batch_s = (time.perf_counter() - start) / count
+    if states.count("done") != count:
+        raise SystemExit(f"batch: {states}")
+    start = time.perf_counter()
+    for p in paths[1:]:
+        run_job(p, folder / "seq" / f"{p.stem}_sketch.png", options)
+    sequential_s = (time.perf_counter() - start) / count
+    images = [imageio.read_image(p) for p in paths[1:3]]
+    network = []
+    for _ in range(max(2, spec["repeat"])):
+        for image in images:
+            start = time.perf_counter()
+            eng.run(image, out_dtype=np.uint8)
+            network.append(time.perf_counter() - start)
+    return {"batch_s": batch_s, "sequential_s": sequential_s, "network_s": statistics.median(network),
+            "count": count, "note": _plan_note(eng, width, height)}
+
+
+def _colorize(spec: dict) -> dict:
+    from anisketch_desktop.application import process
+    from anisketch_desktop.core import pipeline
+
+    width, height = spec["size"]
+    lines = pipeline.sketch(_picture(width, height), model=_engine(spec))
+    options = _options(spec, mode="colorize")
+    options.models = {}
+    process(lines[: height // 2, : width // 2], options)  # warm-up
+    reports: list[float] = []
+    best = float("inf")
+    for _ in range(max(1, spec["repeat"])):
+        reports.clear()
+        start = time.perf_counter()
+        process(lines, options, progress=reports.append)
+        best = min(best, time.perf_counter() - start)
+    marks = [0.0] + reports + [1.0]
+    jump = max(b - a for a, b in zip(marks, marks[1:], strict=False))
+    return {"s": best, "note": f"{len(reports)} progress reports, largest jump {100 * jump:.0f} %"}
+
+
+def _xdog(spec: dict) -> dict:
+    from anisketch_desktop.core import pipeline
+
+    width, height = spec["size"]
+    image = _picture(width, height)
+    pipeline.sketch(image[:256, :256], engine="xdog")
+    return {"s": _best(lambda: pipeline.sketch(image, engine="xdog"), spec["repeat"]), "note": "default preset"}
+
+
+def _a2s(spec: dict) -> dict:
+    import torch
+
+    module_spec = importlib.util.spec_from_file_location("anchor_nets", spec["anchors"])
+    anchors = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(anchors)
+    width, height = (max(256, int(s / 256 + 0.5) * 256) for s in spec["size"])
+    net = anchors.Pix2PixUNet().eval()
+    x = torch.rand(1, 3, height, width)
+    with torch.inference_mode():
+        net(x)
+        seconds = _best(lambda: net(x), spec["repeat"])
+    return {"s": seconds, "note": f"Anime2Sketch stand-in at {width}x{height} (full resolution, sides to 256)"}
+
+
 def run_case(spec: dict) -> dict:
-    """Time one case in this process; returns ``{"ms", "rss_mb", "shape", "note"}``."""
     import cv2
     import torch
 
     torch.set_num_threads(spec["threads"])
     cv2.setNumThreads(spec["threads"])
-    case, (width, height), repeat = spec["case"], spec["size"], spec["repeat"]
-    note = ""
-    if case == "baseline":
-        from anisketch_desktop.core import engine, pipeline, xdog  # noqa: F401
+    kind = spec["kind"]
+    if kind == "baseline":
+        from anisketch_desktop.core import engine, pipeline  # noqa: F401
 
-        return {"ms": 0.0, "cpu_ms": 0.0, "rss_mb": _rss_mb(), "shape": [0, 0], "note": "imports only"}
-    if case in ("xdog", "xdog_auto", "unet"):
-        from anisketch_desktop.core import pipeline, tiling
+        result = {"note": "imports only"}
+    elif kind == "make_picture":
+        import cv2 as _cv2
 
-        image = _picture(width, height)
-        if case == "unet":
-            from anisketch_desktop.core.engine import InferenceEngine, working_scale
-
-            eng = InferenceEngine(spec["model"], spec["device"], tile_size=spec["tile"], precision="auto")
-            scale = working_scale(height, width, eng.min_megapixels)
-            wide, high = round(width * scale), round(height * scale)
-            plan = tiling.plan_tiles(high, wide, eng.config.multiple, spec["tile"], eng.overlap)
-            note = f"{plan.count} tiles of {plan.tile_w}x{plan.tile_h}, {eng.device.type}"
-            if scale > 1.0:  # the model enlarges small pictures first (its min_megapixels): warm up on all of it
-                note = f"drawn at {wide}x{high} (model min {eng.min_megapixels:g} MP): " + note
-                pipeline.sketch(image, model=eng)
-            else:
-                pipeline.sketch(image[: plan.tile_h, : plan.tile_w], model=eng)  # warm-up on one tile's shape
-            if eng._autocast is not None:
-                note += f" {str(eng._autocast).replace('torch.', '')}"
-            run = lambda: pipeline.sketch(image, model=eng)  # noqa: E731
-        else:
-            kw = {"engine": "xdog", "auto": case == "xdog_auto"}
-            pipeline.sketch(image[:256, :256], **kw)
-            run = lambda: pipeline.sketch(image, **kw)  # noqa: E731
-        ms, cpu_ms = _time(run, repeat)
-        return {"ms": ms, "cpu_ms": cpu_ms, "rss_mb": _rss_mb(), "shape": [width, height], "note": note}
-    anchors = _load_anchors(spec["anchors"])
-    if case == "a2s_512":
-        net, width, height = anchors.Pix2PixUNet(), 512, 512
-        note = "squashed to 512x512 (its README)"
-    elif case == "a2s_full":
-        net, width, height = anchors.Pix2PixUNet(), _round_to(width, 256), _round_to(height, 256)
-        note = "full resolution, sides rounded to 256"
-    elif case == "infodraw":
-        net, width, height = anchors.ResGen(), _round_to(width, 4), _round_to(height, 4)
-        note = "full resolution"
+        width, height = spec["size"]
+        _cv2.imwrite(spec["path"], _picture(width, height)[..., ::-1])
+        result = {}
     else:
-        raise SystemExit(f"unknown case {case}")
-    net.eval()
-    x = torch.rand(1, 3, height, width)
-    with torch.inference_mode():
-        if width * height <= 2_100_000:
-            net(x)  # warm-up (skipped above 1080p: it would double minutes-long runs)
-        ms, cpu_ms = _time(lambda: net(x), repeat)
-    return {"ms": ms, "cpu_ms": cpu_ms, "rss_mb": _rss_mb(), "shape": [width, height], "note": note}
+        result = {"net": _net, "batch": _batch, "colorize": _colorize, "xdog": _xdog, "a2s": _a2s}[kind](spec)
+    result["rss_mb"] = _rss_mb()
+    return result
 
 
 # ----------------------------------------------------------------------------------------- parent process
+def _env(threads: int) -> dict:
+    return dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
 
 
 def _spawn(spec: dict) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS=str(spec["threads"]), MKL_NUM_THREADS=str(spec["threads"]))
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(spec["threads"]), cwd=REPO)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         return {"error": f"exit {proc.returncode}: {tail[0]}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _random_model(folder: Path) -> Path:
-    import torch
-
-    from anisketch_desktop.core.model_io import save_model
-    from anisketch_desktop.core.unet_model import UNet, UNetConfig
-
-    torch.manual_seed(0)
-    return save_model(UNet(UNetConfig.sketch()).eval(), folder / "random_sketch.safetensors", {"name": "random"})
-
-
-def _parse_sizes(text: str) -> list[str]:
-    names = [s.strip().lower() for s in text.split(",") if s.strip()]
-    bad = [n for n in names if n not in SIZES]
-    if bad:
-        raise SystemExit(f"unknown size(s) {bad}; choose from {', '.join(SIZES)}")
-    return names
+def _cli_rss(spec: dict, folder: Path) -> dict:
+    """Peak RSS of the real CLI sketching one big picture (written first by another child)."""
+    width, height = spec["size"]
+    picture = folder / f"big_{width}x{height}.png"
+    made = _spawn({**spec, "kind": "make_picture", "path": str(picture)})
+    if "error" in made:
+        return made
+    cmd = [sys.executable, "-m", "anisketch_desktop.cli", "sketch", str(picture), "-o", str(folder / "out"),
+           "--overwrite", "-q", "--device", spec["device"], "--max-pixels", str(width * height + 1)]
+    if spec["model"]:
+        cmd += ["--model", spec["model"]]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=_env(spec["threads"]), cwd=REPO, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    stderr = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+    picture.unlink(missing_ok=True)
+    if status != 0:
+        return {"error": f"CLI exit {status >> 8}: {stderr.splitlines()[-1:] or ''}"}
+    rss = usage.ru_maxrss / 1024 / (1024 if sys.platform == "darwin" else 1)
+    return {"rss_mb": rss, "s": seconds, "note": f"anisketch sketch {width}x{height} PNG, {seconds:.0f} s"}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1mp,1080p,4k,8k",
-                        help=f"comma list of {', '.join(SIZES)} (default: %(default)s)")
-    parser.add_argument("--anchor-sizes", default="1mp,1080p", help="sizes the anchors run at (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="torch/OpenCV threads (default: %(default)s)")
-    parser.add_argument("--model", help="sketch model (default: the shipped one, else a random UNetConfig.sketch())")
+    parser.add_argument("--model", help="sketch model (default: the shipped one)")
     parser.add_argument("--anchors", default=str(REPO.parent / "shared" / "bench" / "anchor_nets.py"),
                         help="anchor_nets.py (default: <repo>/../shared/bench/anchor_nets.py)")
-    parser.add_argument("--device", default="cpu", help="device of the U-Net (default: %(default)s)")
-    parser.add_argument("--tile", type=int, default=1024, help="U-Net tile size (default: %(default)s)")
-    parser.add_argument("--repeat", type=int, default=1, help="timed runs per case, best counts (default: 1)")
-    parser.add_argument("--skip", default="", help="comma list of cases to skip: xdog,xdog_auto,unet,anchors")
+    parser.add_argument("--device", default="cpu", help="device of the networks (default: %(default)s)")
+    parser.add_argument("--repeat", type=int, default=2, help="timed runs per case, best counts (default: 2)")
+    parser.add_argument("--batch-1080p", type=int, default=8, help="pictures in the 1080p batch (default: 8)")
+    parser.add_argument("--batch-4k", type=int, default=4, help="pictures in the 4K batch (default: 4)")
+    parser.add_argument("--only", default="", help=f"comma list of cases to run ({', '.join(CASES)})")
+    parser.add_argument("--skip", default="", help="comma list of cases to skip")
+    parser.add_argument("--json", action="store_true", help="also print every result as one JSON line")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(run_case(json.loads(args.child))))
         return 0
-
-    from anisketch_desktop.core.models import shipped_model_path
-
-    sizes, anchor_sizes = _parse_sizes(args.sizes), _parse_sizes(args.anchor_sizes)
-    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    tmp = tempfile.TemporaryDirectory()
-    model = args.model or (str(shipped_model_path("sketch")) if shipped_model_path("sketch").is_file() else None)
-    model_note = model or "random UNetConfig.sketch() (no shipped model)"
-    model = model or str(_random_model(Path(tmp.name)))
-    anchors_ok = Path(args.anchors).is_file() and "anchors" not in skip
-    base = {"threads": args.threads, "repeat": args.repeat, "model": model, "device": args.device,
-            "tile": args.tile, "anchors": args.anchors}
+    only = {c.strip() for c in args.only.split(",") if c.strip()} or set(CASES)
+    cases = [c for c in CASES if c in only and c not in {s.strip() for s in args.skip.split(",")}]
+    if "a2s" in cases and not Path(args.anchors).is_file():
+        print(f"a2s skipped: {args.anchors} not found")
+        cases.remove("a2s")
+    base = {"threads": args.threads, "repeat": args.repeat, "model": args.model or "", "device": args.device,
+            "anchors": args.anchors}
     import torch
 
-    print(f"threads={args.threads}  torch={torch.__version__}  cpu={torch.backends.cpu.get_cpu_capability()}  "
-          f"model={model_note}")
-    if not anchors_ok:
-        print(f"anchors skipped: {args.anchors} not found" if "anchors" not in skip else "anchors skipped")
-    rows = [("baseline", "-", _spawn({**base, "case": "baseline", "size": [0, 0]}))]
-    for size in sizes:
-        for case in ("xdog", "xdog_auto", "unet"):
-            if case not in skip:
-                rows.append((case, size, _spawn({**base, "case": case, "size": SIZES[size]})))
-        if anchors_ok and size in anchor_sizes:
-            for case in ("a2s_512", "a2s_full", "infodraw"):
-                rows.append((case, size, _spawn({**base, "case": case, "size": SIZES[size]})))
-        print(f"... {size} done", file=sys.stderr, flush=True)
-    tmp.cleanup()
-    _report(rows, sizes, anchor_sizes if anchors_ok else [])
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    print(f"{datetime.date.today().isoformat()}  threads={args.threads} (machine: {os.cpu_count()} CPUs)  "
+          f"torch={torch.__version__}  cpu={torch.backends.cpu.get_cpu_capability()}  device={args.device}  "
+          f"model={args.model or 'shipped default'}  load average at start {load[0]:.1f}", flush=True)
+    specs = {
+        "baseline": {"kind": "baseline", "size": [0, 0]},
+        "xdog4k": {"kind": "xdog", "size": SIZES["4k"]},
+        "net1080p": {"kind": "net", "size": SIZES["1080p"]},
+        "net4k": {"kind": "net", "size": SIZES["4k"]},
+        "batch1080p": {"kind": "batch", "size": SIZES["1080p"], "count": args.batch_1080p},
+        "batch4k": {"kind": "batch", "size": SIZES["4k"], "count": args.batch_4k},
+        "a2s": {"kind": "a2s", "size": SIZES["1080p"]},
+        "colorize": {"kind": "colorize", "size": SIZES["1080p"]},
+        "rss8k": {"kind": "rss", "size": SIZES["8k"]},
+        "rss12k": {"kind": "rss", "size": SIZES["12k"]},
+    }
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bench_core_") as tmp:
+        for case in cases:
+            spec = {**base, **specs[case]}
+            results[case] = _cli_rss(spec, Path(tmp)) if spec["kind"] == "rss" else _spawn(spec)
+            print(f"... {case} done", file=sys.stderr, flush=True)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    _report(results, args.threads, load[0])
+    if args.json:
+        print(json.dumps(results))
     return 0
 
 
-def _report(rows, sizes, anchor_sizes) -> None:
-    print(f"\n{'case':<10} {'size':<6} {'input':>10} {'ms':>9} {'cpu ms':>9} {'ms/MP':>8} {'peak RSS MB':>12}  note")
-    results = {}
-    for case, size, res in rows:
+def _report(results: dict, threads: int, load_end: float) -> None:
+    rows = []  # (figure, measured, goal, verdict, how)
+
+    def get(case, key):
+        return results.get(case, {}).get(key)
+
+    def verdict(ok: bool | None) -> str:
+        return "-" if ok is None else ("met" if ok else "GAP")
+
+    for size, case in (("1080p", "batch1080p"), ("4K", "batch4k")):
+        res = results.get(case)
+        if res is None:
+            continue
         if "error" in res:
-            print(f"{case:<10} {size:<6} {'':>10} {'error':>9}  {res['error']}")
+            rows.append((f"batch {size}", "error", "", "", res["error"]))
             continue
-        w, h = res["shape"]
-        mp = w * h / 1e6
-        per_mp = f"{res['ms'] / mp:8.0f}" if mp else f"{'-':>8}"
-        dims = f"{w}x{h}" if mp else "-"
-        print(f"{case:<10} {size:<6} {dims:>10} {res['ms']:9.0f} {res['cpu_ms']:9.0f} {per_mp} "
-              f"{res['rss_mb']:12.0f}  {res['note']}")
-        results[(case, size)] = res
-    print(f"\ntargets: {TARGETS}")
-
-    def ms(case, size):
-        return results.get((case, size), {}).get("ms")
-
-    checks = [
-        ("XDoG 4K < 500 ms", ms("xdog", "4k"), lambda v: v < 500),
-        ("U-Net 1080p <= 1000 ms", ms("unet", "1080p"), lambda v: v <= 1000),
-        ("U-Net 8K peak RSS < 3072 MB", results.get(("unet", "8k"), {}).get("rss_mb"), lambda v: v < 3072),
-    ]
-    for label, value, ok in checks:
-        if value is not None:
-            print(f"  {label:<30} {value:8.0f}  {'PASS' if ok(value) else 'FAIL'}")
-    for size in anchor_sizes:
-        unet = ms("unet", size)
-        if unet is None:
-            continue
-        for case, label in (("a2s_full", "Anime2Sketch full-res"), ("a2s_512", "Anime2Sketch @512x512"),
-                            ("infodraw", "Informative Drawings")):
-            other = ms(case, size)
-            if other:
-                verdict = ""
-                if case == "a2s_full" and size == "1080p":  # where the target is set
-                    verdict = "  PASS (>= 10x)" if other / unet >= 10 else "  FAIL (< 10x)"
-                print(f"  {size:<6} U-Net vs {label:<24} {other / unet:6.1f}x faster{verdict}")
+        ratio = res["batch_s"] / res["network_s"]
+        rows.append((f"batch {size}: pictures/s end to end", f"{1 / res['batch_s']:.2f}/s "
+                     f"({1000 * res['batch_s']:.0f} ms each)", "", "",
+                     f"{res['count']} PNG -> PNG; one by one {1000 * res['sequential_s']:.0f} ms each"))
+        rows.append((f"batch {size}: per picture / network alone", f"{ratio:.2f}x "
+                     f"({1000 * res['network_s']:.0f} ms net)", f"<= {GOALS['batch_ratio']}x",
+                     verdict(ratio <= GOALS["batch_ratio"]), res["note"]))
+    a2s, batch = get("a2s", "s"), get("batch1080p", "batch_s")
+    if a2s and batch:
+        ratio = a2s / batch
+        rows.append(("1080p vs Anime2Sketch, per picture end to end", f"{ratio:.1f}x ({1000 * a2s:.0f} ms)",
+                     f">= {GOALS['a2s_ratio']:.0f}x", verdict(ratio >= GOALS["a2s_ratio"]), results["a2s"]["note"]))
+    for size, case in (("1080p", "net1080p"), ("4K", "net4k")):
+        if get(case, "s") is not None:
+            untiled = "untiled" in results[case]["note"]
+            rows.append((f"network alone {size}", f"{1000 * results[case]['s']:.0f} ms", "untiled on a CPU",
+                         verdict(untiled), results[case]["note"]))
+    for case, label in (("rss8k", "peak RSS 8K sketch (CLI)"), ("rss12k", "peak RSS 12000x12000 sketch (CLI)")):
+        res = results.get(case)
+        if res is not None:
+            if "error" in res:
+                rows.append((label, "error", "", "", res["error"]))
+            else:
+                rows.append((label, f"{res['rss_mb']:.0f} MB", f"<= {GOALS[case]:.0f} MB",
+                             verdict(res["rss_mb"] <= GOALS[case]), res["note"]))
+    if get("colorize", "s") is not None:
+        rows.append(("colorize 1080p end to end", f"{get('colorize', 's'):.2f} s", f"<= {GOALS['colorize']} s",
+                     verdict(get("colorize", "s") <= GOALS["colorize"]), results["colorize"]["note"]))
+    if get("xdog4k", "s") is not None:
+        rows.append(("XDoG 4K", f"{1000 * get('xdog4k', 's'):.0f} ms", f"< {1000 * GOALS['xdog4k']:.0f} ms",
+                     verdict(get("xdog4k", "s") < GOALS["xdog4k"]), results["xdog4k"]["note"]))
+    if get("baseline", "rss_mb") is not None:
+        rows.append(("peak RSS of the imports alone", f"{get('baseline', 'rss_mb'):.0f} MB", "", "",
+                     "numpy, cv2, torch"))
+    for case, res in results.items():
+        if "error" in res and not any(case in r[0] for r in rows):
+            rows.append((case, "error", "", "", res["error"]))
+    print(f"\n| figure ({threads} threads) | measured | goal | verdict | how |")
+    print("| --- | --- | --- | --- | --- |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print(f"\nload average at the end: {load_end:.1f} (other work on the machine slows every figure)")
 
 
 if __name__ == "__main__":

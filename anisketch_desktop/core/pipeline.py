@@ -298,7 +298,7 @@ def sketch(
     """
     gray = sketch_lines(
         image, engine=engine, model=model, device=device, xdog_params=xdog_params, auto=auto, tile=tile,
-        memory_mb=memory_mb, dtype=np.uint8, progress=progress, cancel=cancel,
+        memory_mb=memory_mb, dtype=np.uint8 if engine == "unet" else np.float32, progress=progress, cancel=cancel,
     )
     return finish_sketch(gray, image, lines=lines, transparent=transparent, speck_size=speck_size)
 
