@@ -161,3 +161,34 @@ def test_flat_colours_option_reaches_the_pipeline(tiny_flats_model):
         np.testing.assert_array_equal(out, pipeline.colorize(lines, model=model, device="cpu", flats=flats))
     opts = ProcessOptions(mode="colorize", models={"colorize": str(model)})
     assert not np.array_equal(process(lines, opts.with_(flats=True))[0], process(lines, opts.with_(flats=False))[0])
+
+
+def test_queue_reads_the_next_picture_while_writing_the_last(panel, qtbot, tmp_path, monkeypatch):
+    """The queue runs through application.batch: reading and writing overlap (slow I/O made visible), and a
+    row removed while the batch runs is left out."""
+    files = [(imageio.save_image(tmp_path / f"p{i}.png", _picture(24, 24, i)), None) for i in range(5)]
+    log = []
+    read, write = imageio.read_image, imageio.save_image
+
+    def slow_read(path, **kw):
+        log.append(("read", Path(path).stem, time.monotonic()))
+        time.sleep(0.1)
+        return read(path, **kw)
+
+    def slow_write(path, image, **kw):
+        time.sleep(0.1)
+        log.append(("written", Path(path).stem.split("_")[0], time.monotonic()))
+        return write(path, image, **kw)
+
+    monkeypatch.setattr(imageio, "read_image", slow_read)
+    monkeypatch.setattr(imageio, "save_image", slow_write)
+    _add(panel, files, ProcessOptions(mode="xdog"))
+    with qtbot.waitSignal(panel.runner.batch_finished, timeout=60_000):
+        panel.runner.start()
+        qtbot.waitUntil(lambda: any(kind == "written" for kind, *_ in log), timeout=10_000)
+        assert panel.model.remove_rows([4]) == 1
+    reads = {stem: t for kind, stem, t in log if kind == "read"}
+    written = {stem: t for kind, stem, t in log if kind == "written"}
+    assert sorted(written) == ["p0", "p1", "p2", "p3"] and "p4" not in reads
+    assert sum(reads[f"p{i + 1}"] < written[f"p{i}"] for i in range(3)) >= 2
+    assert [j.state for j in panel.model.jobs()] == [JobState.DONE] * 4

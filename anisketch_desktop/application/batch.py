@@ -92,11 +92,14 @@ class BatchRun:
         on_result: Callable[[ItemResult], None] | None = None,
         cancel: Callable[[], bool] | None = None,
         stop: Callable[[], bool] | None = None,
+        skip: Callable[[Any], bool] | None = None,
         prefetch: int = PREFETCH,
     ):
+        """``skip(key)``: true for an item the caller no longer wants (a row taken off a queue); it is left out
+        without a result if it was not read yet, else reported cancelled without being run."""
         self._items = iter(items)
         self._on_start, self._on_progress, self._on_result = on_start, on_progress, on_result
-        self._cancel_fn, self._stop_fn = cancel, stop
+        self._cancel_fn, self._stop_fn, self._skip = cancel, stop, skip
         self._cancelled, self._stopped = threading.Event(), threading.Event()
         self._read_q: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
         self._write_q: queue.Queue = queue.Queue(maxsize=WRITE_AHEAD)
@@ -106,7 +109,7 @@ class BatchRun:
         self._writer: threading.Thread | None = None
 
     def stop(self) -> None:
-        """Read no further files; finish those in flight."""
+        """Read no further files (the batch's first file is always read); finish those in flight."""
         self._stopped.set()
 
     def cancel(self) -> None:
@@ -143,9 +146,11 @@ class BatchRun:
     # ----------------------------------------------------------------------------- stages
     def _read(self) -> None:
         try:
-            for item in self._items:
-                if self._stopping():
+            for index, item in enumerate(self._items):
+                if self.cancelled() or (index > 0 and self._stopping()):  # stop: the first file is always run
                     break
+                if self._skip is not None and self._skip(item.key):
+                    continue
                 work = _Work(item)
                 if _writes_layers(item):  # guided colorize/style: run_job reads, runs and writes it in one go
                     self._put(self._read_q, work, self._network_done.is_set)
@@ -181,7 +186,7 @@ class BatchRun:
             work = self._read_q.get()
             if work is _END:
                 return
-            if not work.state and self.cancelled():
+            if not work.state and (self.cancelled() or (self._skip is not None and self._skip(work.item.key))):
                 work.state, work.image = "cancelled", None
             if not work.state:
                 self._process(work)

@@ -104,7 +104,7 @@ def draw_lines(image, opts: Options, engines: dict, progress: Progress = None, c
     if opts.mode == "xdog":
         return pipeline.sketch_lines(image, engine="xdog", xdog_params=opts.xdog_params(), auto=opts.xdog_auto,
                                      progress=progress, cancel=cancel)
-    return pipeline.sketch_lines(image, model=engines["sketch"], dtype=np.uint8, progress=progress, cancel=cancel)
+    return pipeline.sketch_lines(image, model=engines["sketch"], dtype="uint8", progress=progress, cancel=cancel)
 
 
 def finish_lines(gray: np.ndarray, image, opts: Options):

@@ -1,15 +1,17 @@
-"""Runs the queue's jobs one after another on a worker thread: start, pause, cancel, total progress + ETA."""
+"""Runs the queue's jobs on a worker thread through ``application.batch`` (the next picture is read and the
+last result written while the network draws): start, pause, cancel, total progress + ETA."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QObject, Signal
 
-from anisketch_desktop.application import DEFAULT_TEMPLATE, JobOutcome, Options, OutputPlanner, jobs
+from anisketch_desktop.application import DEFAULT_TEMPLATE, OutputPlanner
+from anisketch_desktop.application.batch import BatchItem, ItemResult, run_batch
 from anisketch_desktop.core.errors import AniSketchError
 from anisketch_desktop.gui.queue_model import FINISHED, RETRYABLE, Job, JobState, QueueModel
 from anisketch_desktop.gui.workers import TaskRunner, describe_error
@@ -22,13 +24,23 @@ class OutputSettings:
     if_exists: str = "skip"
 
 
-def run_queue_job(source: Path, target: Path, options: Options, *, state) -> JobOutcome:
-    """The task a worker runs for one row."""
-    return jobs.run_job(source, target, options, progress=state.progress, cancel=state.cancelled)
+def run_queue_batch(items: list[BatchItem], pause: threading.Event, removed: set[int], *, state) -> None:
+    """The task a worker runs for the queued rows: ``application.run_batch``; every row's start, progress and
+    result go back to the GUI thread as partial results. ``pause`` stops reading further rows; rows in
+    ``removed`` (taken off the queue meanwhile) are left out."""
+    run_batch(
+        items,
+        on_start=lambda key: state.partial(("start", key)),
+        on_progress=lambda key, fraction: state.partial(("progress", key, fraction)),
+        on_result=lambda result: state.partial(("result", result)),
+        cancel=state.cancelled,
+        stop=pause.is_set,
+        skip=removed.__contains__,
+    )
 
 
 class QueueRunner(QObject):
-    """Drives ``QueueModel`` rows through ``application.run_job``; one bad file fails its row, not the batch.
+    """Drives ``QueueModel`` rows through ``application.run_batch``; one bad file fails its row, not the batch.
     Output paths come from one ``OutputPlanner`` per batch: two rows never write one file."""
 
     running_changed = Signal(bool)
@@ -44,10 +56,8 @@ class QueueRunner(QObject):
         self.model = model
         self._output = output
         self._tasks = TaskRunner(self, name="batch")
-        self._tasks.progress.connect(self._on_progress)
-        self._tasks.succeeded.connect(self._on_succeeded)
+        self._tasks.partial.connect(self._on_partial)
         self._tasks.error.connect(self._on_failed)
-        self._tasks.cancelled.connect(self._on_cancelled)
         self._tasks.finished.connect(self._on_task_finished)
         model.rowsInserted.connect(self._on_rows_inserted)
         model.rowsAboutToBeRemoved.connect(self._on_rows_removed)
@@ -59,6 +69,9 @@ class QueueRunner(QObject):
         self._tally: dict[str, int] = {}
         self._planner = OutputPlanner()  # for the queue's life: rows of any batch never share an output
         self._counted: dict[str, set[int]] = {}  # which rows each tally entry counts (Retry takes them back)
+        self._pause_event = threading.Event()  # tells the running batch task to read no further rows
+        self._removed: set[int] = set()  # rows taken off the queue while a batch task holds them
+        self._in_task: set[int] = set()  # rows handed to the running batch task and not finished yet
 
     # ------------------------------------------------------------------ controls
     def is_running(self) -> bool:
@@ -93,15 +106,17 @@ class QueueRunner(QObject):
         self._run_next()
 
     def pause(self) -> None:
-        """Finish the running file, then stop; ``start`` resumes."""
+        """Finish the files in flight, then stop; ``start`` resumes."""
         if self._active:
             self._pause_requested = True
+            self._pause_event.set()
             self.running_changed.emit(True)
 
     def cancel(self) -> None:
         """Stop now: the running file stops at its next tile and is marked cancelled (nothing is written)."""
         if self._active:
             self._pause_requested = True
+            self._pause_event.set()
             self._tasks.cancel_all()
 
     def retry_failed(self, job_ids: set[int] | None = None) -> int:
@@ -123,14 +138,14 @@ class QueueRunner(QObject):
 
     def shutdown(self) -> None:
         self._pause_requested = True
+        self._pause_event.set()
         self._tasks.shutdown()
 
     # ------------------------------------------------------------------ running
     def _run_next(self) -> None:
-        while not self._pause_requested:
-            job = self.model.next_queued()
-            if job is None:
-                break
+        """Hand every queued row to one batch task (rows queued later go in the next one)."""
+        items = []
+        for job in [j for j in self.model.jobs() if j.state == JobState.QUEUED] if not self._pause_requested else []:
             try:
                 out = self._output()
                 options = job.options.with_(template=out.template, if_exists=out.if_exists).validate()
@@ -139,10 +154,16 @@ class QueueRunner(QObject):
                 self._finish(job, JobState.FAILED, reason=str(exc))
                 continue
             self._batch.add(job.id)
-            self.model.update(job.id, state=JobState.RUNNING, progress=0.0, reason="", output=target)
-            self._tasks.submit(job.id, run_queue_job, job.source, target, options)
+            self.model.update(job.id, output=target)
+            items.append(BatchItem(job.id, job.source, target, options, job.rel))
+        if not items:
+            self._stop()
             return
-        self._stop()
+        self._pause_event = threading.Event()
+        self._removed = set()
+        self._in_task = {item.key for item in items}
+        self.model.update(items[0].key, state=JobState.RUNNING, progress=0.0, reason="")  # Pause finishes it
+        self._tasks.submit("batch", run_queue_batch, items, self._pause_event, self._removed)
 
     def _stop(self) -> None:
         was_active = self._active
@@ -163,31 +184,49 @@ class QueueRunner(QObject):
         self.job_finished.emit(job)
         self._emit_progress()
 
-    def _on_progress(self, job_id: int, fraction: float) -> None:
-        self.model.update(job_id, progress=fraction)
-        self._emit_progress()
-
-    def _on_succeeded(self, job_id: int, outcome: JobOutcome) -> None:
-        job = self.model.find(job_id)
+    def _on_partial(self, _tag, event: tuple) -> None:
+        kind, key = event[0], event[1]
+        if kind == "result":
+            key = event[1].key
+        job = self.model.find(key)
         if job is None:
             return
-        if outcome.skipped:
+        if kind == "start":
+            self.model.update(key, state=JobState.RUNNING, progress=0.0, reason="")
+        elif kind == "progress":
+            self.model.update(key, progress=event[2])
+            self._emit_progress()
+        else:
+            self._on_result(job, event[1])
+
+    def _on_result(self, job: Job, result: ItemResult) -> None:
+        self._in_task.discard(job.id)
+        if result.state == "cancelled" and job.state == JobState.QUEUED:
+            return  # read ahead but never started: it stays queued, as if Cancel had come before it was read
+        outcome = result.outcome
+        if result.state == "skipped":
             self._finish(job, JobState.SKIPPED, progress=1.0, output=outcome.output, reason="output exists")
-            return
-        self._finish(job, JobState.DONE, progress=1.0, output=outcome.output, seconds=outcome.info.seconds)
-        self.device_used.emit(outcome.info.device, outcome.info.note)
-
-    def _on_failed(self, job_id: int, exc: BaseException) -> None:
-        job = self.model.find(job_id)
-        if job is not None:
-            self._finish(job, JobState.FAILED, reason=describe_error(exc))
-
-    def _on_cancelled(self, job_id: int) -> None:
-        job = self.model.find(job_id)
-        if job is not None:
+        elif result.state == "done":
+            self._finish(job, JobState.DONE, progress=1.0, output=outcome.output, seconds=outcome.info.seconds)
+            self.device_used.emit(outcome.info.device, outcome.info.note)
+        elif result.state == "failed":
+            self._finish(job, JobState.FAILED, reason=result.reason)
+        else:
             self._finish(job, JobState.CANCELLED, progress=0.0, reason="stopped before it finished")
 
-    def _on_task_finished(self, job_id: int) -> None:
+    def _on_failed(self, _tag, exc: BaseException) -> None:
+        """The batch task itself failed (a bug): the rows it was running fail with its message."""
+        for job_id in list(self._in_task):
+            job = self.model.find(job_id)
+            if job is not None and job.state == JobState.RUNNING:
+                self._finish(job, JobState.FAILED, reason=describe_error(exc))
+
+    def _on_task_finished(self, _tag) -> None:
+        for job_id in list(self._in_task):  # rows the task never read stay queued; a running one was cancelled
+            job = self.model.find(job_id)
+            if job is not None and job.state == JobState.RUNNING:
+                self._finish(job, JobState.CANCELLED, progress=0.0, reason="stopped before it finished")
+        self._in_task = set()
         if self._active:
             self._run_next()
 
@@ -226,4 +265,6 @@ class QueueRunner(QObject):
 
     def _on_rows_removed(self, parent: QModelIndex, first: int, last: int) -> None:
         for r in range(first, last + 1):
-            self._batch.discard(self.model.job_at(r).id)
+            job_id = self.model.job_at(r).id
+            self._batch.discard(job_id)
+            self._removed.add(job_id)  # the running batch task leaves it out if it has not read it yet
