@@ -179,8 +179,9 @@ def run_images(args) -> int:
             if args.verbose:
                 bar.message(f"wrote {result.outcome.output}")
         elif result.state == "failed":
-            summary.failed.append((job.source, result.reason))
-            bar.message(f"failed: {_named(job.rel, result.reason)}")
+            reason = _message(result.error) if isinstance(result.error, AniSketchError) else result.reason
+            summary.failed.append((job.source, reason))
+            bar.message(f"failed: {_named(job.rel, reason)}")
 
     # reading, the network and writing overlap (application.batch); results arrive in input order
     run_batch(

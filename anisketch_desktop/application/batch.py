@@ -57,6 +57,7 @@ class ItemResult:
     state: str  # "done", "skipped", "failed" or "cancelled"
     outcome: JobOutcome | None = None  # done and skipped
     reason: str = ""  # failed: one line naming the problem
+    error: BaseException | None = None  # failed: the exception, for a face that words it its own way
 
 
 @dataclass
@@ -66,6 +67,7 @@ class _Work:
     image: Any = None  # the decoded picture (reader -> network), then the result (network -> writer)
     state: str = ""  # set when the item is finished before the writer ("skipped", "failed", "cancelled")
     reason: str = ""
+    error: BaseException | None = None
     info: RunInfo | None = None
     outcome: JobOutcome | None = None  # set when the network stage ran the whole job itself
 
@@ -164,7 +166,7 @@ class BatchRun:
 
                         work.image = imageio.read_image(item.source, max_pixels=item.options.max_pixels)
                 except _EXPECTED as exc:
-                    work.state, work.reason = "failed", failure_reason(exc)
+                    work.state, work.reason, work.error = "failed", failure_reason(exc), exc
                 self._put(self._read_q, work, self._network_done.is_set)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             self._error = self._error or exc
@@ -220,7 +222,7 @@ class BatchRun:
             work.state, work.image = "cancelled", None
             self.cancel()
         except _EXPECTED as exc:
-            work.state, work.reason, work.image = "failed", failure_reason(exc), None
+            work.state, work.reason, work.error, work.image = "failed", failure_reason(exc), exc, None
 
     def _write(self) -> None:
         try:
@@ -237,14 +239,14 @@ class BatchRun:
         if work.state == "skipped":
             return ItemResult(item.key, "skipped", JobOutcome(item.target, True, None))
         if work.state:
-            return ItemResult(item.key, work.state, reason=work.reason)
+            return ItemResult(item.key, work.state, reason=work.reason, error=work.error)
         if work.outcome is not None:
             return ItemResult(item.key, "skipped" if work.outcome.skipped else "done", work.outcome)
         try:
             kind = get_mode(item.options.mode).output_kind_for(item.options)
             kind.write(work.target, work.image, item.options.if_exists == "overwrite")
         except _EXPECTED as exc:
-            return ItemResult(item.key, "failed", reason=failure_reason(exc))
+            return ItemResult(item.key, "failed", reason=failure_reason(exc), error=exc)
         finally:
             work.image = None
         return ItemResult(item.key, "done", JobOutcome(work.target, False, work.info))

@@ -210,7 +210,7 @@ class QueueRunner(QObject):
             self._finish(job, JobState.DONE, progress=1.0, output=outcome.output, seconds=outcome.info.seconds)
             self.device_used.emit(outcome.info.device, outcome.info.note)
         elif result.state == "failed":
-            self._finish(job, JobState.FAILED, reason=result.reason)
+            self._finish(job, JobState.FAILED, reason=describe_error(result.error) if result.error else result.reason)
         else:
             self._finish(job, JobState.CANCELLED, progress=0.0, reason="stopped before it finished")
 
