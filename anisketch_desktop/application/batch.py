@@ -168,7 +168,7 @@ class BatchRun:
                 except _EXPECTED as exc:
                     work.state, work.reason, work.error = "failed", failure_reason(exc), exc
                 self._put(self._read_q, work, self._network_done.is_set)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+        except BaseException as exc:  # handed to the caller's thread
             self._error = self._error or exc
         finally:
             self._put(self._read_q, _END, self._network_done.is_set)
@@ -231,7 +231,7 @@ class BatchRun:
                 if work is _END:
                     return
                 self._emit(self._on_result, self._finish(work))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+        except BaseException as exc:  # handed to the caller's thread
             self._error = self._error or exc
 
     def _finish(self, work: _Work) -> ItemResult:
