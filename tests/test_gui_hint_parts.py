@@ -133,3 +133,20 @@ def test_colorizer_reports_a_failed_prepare_once_and_retries_on_run(qtbot, tmp_p
     colorizer.request(Hints(), retry=True)  # Run does
     qtbot.waitUntil(lambda: len(failures) == 2, timeout=30_000)
     colorizer.shutdown()
+
+
+def test_colorizer_cancel_stops_the_prepare_and_run_starts_again(qtbot, tiny_colorize_model):
+    colorizer = GuidedColorizer()
+    results, busy = [], []
+    colorizer.result_ready.connect(results.append)
+    colorizer.busy_changed.connect(busy.append)
+    colorizer.configure(_drawing(), tiny_colorize_model, "cpu")
+    colorizer.request(Hints())
+    colorizer.cancel()  # Esc at once
+    qtbot.waitUntil(lambda: not colorizer.is_busy(), timeout=30_000)
+    qtbot.wait(200)
+    assert not results and not colorizer.is_prepared() and busy[-1] == ""
+    colorizer.request(Hints((HintPoint(10, 10, RED),)), retry=True)
+    qtbot.waitUntil(lambda: bool(results), timeout=30_000)
+    assert tuple(results[-1].colorized.flats[10, 10]) == RED
+    colorizer.shutdown()

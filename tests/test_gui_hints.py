@@ -347,3 +347,14 @@ def test_the_hand_and_the_middle_button_pan_without_adding_hints(window, qtbot):
     assert len(window.colorize.document) == 0
     qtbot.keyClick(canvas, Qt.Key.Key_B)
     assert window.colorize.tool.mode() == "brush"
+
+
+def test_save_in_colorize_writes_the_picture_on_the_canvas(window, qtbot, tmp_path):
+    window.colorize.tool.set_color(BLUE)
+    click(qtbot, window, *inside(BOX_B))
+    wait_for(qtbot, window, *inside(BOX_B), BLUE)
+    window.queue.folder_edit.setText(str(tmp_path / "saved"))
+    target = window.default_save_path()
+    window.save()
+    qtbot.waitUntil(target.exists, timeout=10_000)
+    assert np.array_equal(imageio.read_image(target)[..., :3], window.session.result.image[..., :3])

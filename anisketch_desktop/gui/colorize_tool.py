@@ -141,7 +141,6 @@ class ColorizeTool(QObject):
         p.reference_requested.connect(self.choose_reference)
         p.reference_cleared.connect(lambda: self.set_reference(None))
         self.colorizer.result_ready.connect(self._on_result)
-        self.colorizer.busy_changed.connect(self.window.canvas.set_busy_text)
         self.colorizer.failed.connect(lambda title, reason: dialogs.show_error(self.window, title, reason))
         self._lookup.succeeded.connect(self._on_lookup)
         self._files.succeeded.connect(self._on_file_done)
@@ -192,6 +191,15 @@ class ColorizeTool(QObject):
         self._explicit_run = True
         self._configure()
         self._request(retry=True)
+
+    def is_preparing(self) -> bool:
+        return self.colorizer.is_preparing()
+
+    def cancel(self) -> None:
+        """Esc: stop colouring the drawing (the hints stay); Run or the next change starts again."""
+        if self.colorizer.is_busy():
+            self.colorizer.cancel()
+            self.window.statusBar().showMessage("Colouring stopped; Run (Ctrl+R) colours the drawing again", 6000)
 
     def shutdown(self) -> None:
         self.save_hints()

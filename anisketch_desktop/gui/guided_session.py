@@ -77,7 +77,7 @@ class GuidedColorizer(QObject):
         self._preparer.finished.connect(lambda tag: self._idle())
         self._renderer.succeeded.connect(self._on_rendered)
         self._renderer.failed.connect(lambda tag, reason: self.failed.emit("Colorize failed", reason))
-        self._renderer.finished.connect(lambda tag: self._pump())
+        self._renderer.finished.connect(lambda tag: (self._pump(), self._idle()))
         self._generation = 0
         self._inputs: tuple | None = None  # (image, model, device, reference)
         self._session = None
@@ -116,6 +116,15 @@ class GuidedColorizer(QObject):
             self._first_change = time.perf_counter()
         self._pump()
         return True
+
+    def is_preparing(self) -> bool:
+        return self._preparer.is_busy()
+
+    def cancel(self) -> None:
+        """Stop preparing / rendering (Esc); the next change or Run starts again."""
+        self._wanted = self._first_change = None
+        self._preparer.cancel_all()
+        self._renderer.cancel_all()
 
     def shutdown(self) -> None:
         for runner in (self._preparer, self._renderer):
@@ -162,7 +171,8 @@ class GuidedColorizer(QObject):
         self.result_ready.emit(GuidedResult(result, pyramid, seconds, latency, _device_name(self._session)))
 
     def _idle(self) -> None:
-        if not self._preparer.is_busy():
+        """"" once nothing is prepared or rendered any more (the window then forgets a save it waited for)."""
+        if not self._preparer.is_busy() and not self._renderer.is_busy() and self._wanted is None:
             self.busy_changed.emit("")
 
 

@@ -123,6 +123,8 @@ class MainWindow(QMainWindow):
         s.source_changed.connect(self._on_source_changed)
         s.result_changed.connect(self._on_result_changed)
         s.busy_changed.connect(self._on_busy)
+        self.colorize.colorizer.busy_changed.connect(self._on_busy)  # "Preparing colours… 40%"
+        self.actions["cancel"].triggered.connect(self.colorize.cancel)
         s.failed.connect(lambda title, reason: dialogs.show_error(self, title, reason))
         s.run_finished.connect(self._on_run_finished)
         s.run_finished.connect(self._do_pending)
@@ -322,7 +324,7 @@ class MainWindow(QMainWindow):
             a[key].setEnabled(
                 has_result or (self.options.mode() == "xdog" and self.session.source is not None)
             )
-        a["cancel"].setEnabled(self.session.is_running())
+        a["cancel"].setEnabled(self.session.is_running() or self.colorize.is_preparing())
         self.options.run_button.setEnabled(self.session.source is not None)
 
     # ------------------------------------------------------------------ results
