@@ -191,3 +191,23 @@ def test_pairs_checks_xdog_values_like_every_xdog_run(tmp_path, capsys, flags):
     assert main(["pairs", "--dataset", str(tmp_path / "ds"), *flags]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: XDoG ") and "must be between" in err and len(err.strip().splitlines()) == 1
+
+
+def _invert(image, opts, engines, progress, cancel):
+    from anisketch_desktop.core.imageio import to_uint8
+
+    return 255 - to_uint8(image)
+
+
+def test_a_new_mode_is_one_registry_entry(pics, tmp_path, monkeypatch):
+    """Adding a mode touches modes.py only: the CLI gets its command, flags, help and output names from it."""
+    from anisketch_desktop.application.modes import Mode
+
+    mode = Mode("invert", "Invert", "Negative of the picture", "negative", (), frozenset({"specks"}), _invert)
+    monkeypatch.setitem(MODES, "invert", mode)
+    commands = _subparsers(build_parser())
+    assert "--specks" in _flags(commands["invert"]) and "--device" not in _flags(commands["invert"])
+    assert commands["invert"].description.startswith("Negative of the picture")
+    assert main(["invert", str(pics / "pic.png"), "-o", str(tmp_path / "o"), "-q"]) == 0
+    out = read_image(tmp_path / "o" / "pic_negative-invert.png")
+    assert np.array_equal(out, 255 - read_image(pics / "pic.png"))

@@ -125,3 +125,26 @@ def test_worker_errors_arrive_as_objects_and_the_window_words_the_fix(qtbot):
     assert text.args[1] == describe_error(error)
     assert "“CPU” under Device" in text.args[1] and "--" not in text.args[1]
     runner.shutdown()
+
+
+def test_a_new_registry_mode_gets_a_button_and_runs_in_the_window(qtbot, tmp_path, monkeypatch):
+    from anisketch_desktop.application.modes import Mode
+
+    def invert(image, opts, engines, progress, cancel):
+        return 255 - image
+
+    monkeypatch.setitem(MODES, "invert", Mode("invert", "Invert", "Negative", "negative", (), frozenset(), invert))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    assert w.options.mode_buttons["invert"].text() == "Invert" and w.actions["mode_invert"].text() == "Invert"
+    picture = np.random.default_rng(1).integers(0, 255, (30, 40, 3), dtype=np.uint8)
+    with qtbot.waitSignal(w.session.source_changed, timeout=5000):
+        w.open_paths([imageio.save_image(tmp_path / "p.png", picture)])
+    w.options.set_mode("invert")
+    assert not w.options.models_box.isVisibleTo(w.options) and not w.options.device_box.isVisibleTo(w.options)
+    with qtbot.waitSignal(w.session.run_finished, timeout=10_000):
+        w.run_current()
+    assert np.array_equal(w.session.result.image, 255 - picture)
+    w.queue.folder_edit.setText(str(tmp_path / "out"))
+    assert w.default_save_path() == tmp_path / "out" / "p_negative-invert.png"
+    w.queue.runner.shutdown()
