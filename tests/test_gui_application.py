@@ -148,3 +148,27 @@ def test_a_new_registry_mode_gets_a_button_and_runs_in_the_window(qtbot, tmp_pat
     w.queue.folder_edit.setText(str(tmp_path / "out"))
     assert w.default_save_path() == tmp_path / "out" / "p_negative-invert.png"
     w.queue.runner.shutdown()
+
+
+def test_a_failed_task_hands_over_the_error_without_the_workers_frames(qtbot):
+    import gc
+    import weakref
+
+    runner = TaskRunner()
+    big = []
+
+    def fails(*, state):
+        picture = np.zeros((512, 512, 3), np.uint8)
+        big.append(weakref.ref(picture := picture.view(_Tracked)))
+        raise InvalidOptionError("bad value")
+
+    with qtbot.waitSignal(runner.error, timeout=5000) as got:
+        runner.submit("t", fails)
+    runner.shutdown()
+    gc.collect()
+    assert got.args[1].__traceback__ is None
+    assert big[0]() is None  # the picture the task held is freed although the error object is still alive
+
+
+class _Tracked(np.ndarray):
+    """An ndarray that can be weakly referenced."""

@@ -43,6 +43,18 @@ def describe_error(exc: BaseException) -> str:
     return f"{exc} ({' or '.join(ways)})" if ways else str(exc)
 
 
+def _detached(exc: BaseException) -> BaseException:
+    """``exc`` without its tracebacks (also of its causes): the GUI gets the error, not the worker's frames
+    and the pictures they hold."""
+    seen: set[int] = set()
+    item: BaseException | None = exc
+    while item is not None and id(item) not in seen:
+        seen.add(id(item))
+        item.__traceback__ = None
+        item = item.__cause__ or item.__context__
+    return exc
+
+
 class TaskState:
     """What a task function sees: progress and partial-result reporting and the cancel flag (no Qt)."""
 
@@ -104,10 +116,10 @@ class Worker(QObject):
         except Cancelled:
             self.cancelled.emit()
         except (AniSketchError, MemoryError) as exc:
-            self.failed.emit(exc)
+            self.failed.emit(_detached(exc))
         except Exception as exc:  # a bug or an odd file must fail the task, never kill the thread silently
             log.exception("task %s failed", getattr(self._fn, "__name__", self._fn))
-            self.failed.emit(exc)
+            self.failed.emit(_detached(exc))
         else:
             if self.is_cancelled() and result is None:
                 self.cancelled.emit()
