@@ -7,7 +7,11 @@ layer against the artist's flats, and the share of pixels within ΔE 10 (CIE76, 
 * ``voronoi``: every pixel the colour of the nearest of the random hints (the plain baseline);
 * ``fill``: the region fill with the same hints (the proposal under the unhinted regions);
 * ``fill-nofollow``: the same without unhinted regions following matching hinted ones;
-* ``oracle``: one hint per region, coloured with the region's true mean (what a patient user would place).
+* ``per-region``: one hint per true flat region (each connected area of one colour in the artist's flats, at
+  least 30 px and 6 px wide, at its most interior pixel) — what a patient user would place; this is the flats layer;
+* ``per-area``: one dot per closed area of the drawing (each of our regions, at its most interior pixel) in the
+  artist's colour there — a user clicking every area once;
+* ``oracle``: every one of our regions given its true mean colour (the ceiling of our regions).
 Hints are sampled at random paper pixels at least 3 px from the lines. Third-party artwork: nothing is saved.
 """
 
@@ -44,6 +48,31 @@ def _voronoi(hints: Hints, shape) -> np.ndarray:
     return colours[order[nearest - 1]]
 
 
+def _truth_hints(truth: np.ndarray, min_area: int = 30, min_depth: float = 3.0) -> Hints:
+    """One hint per connected area of one colour of the artist's flats, at its most interior pixel (areas
+    narrower than ``2 * min_depth``, e.g. the anti-aliased rims between two flats, get none)."""
+    key = (truth[..., 0].astype(np.int32) << 16) | (truth[..., 1].astype(np.int32) << 8) | truth[..., 2]
+    _, inverse = np.unique(key.ravel(), return_inverse=True)
+    colour_id = inverse.reshape(key.shape).astype(np.int32)
+    edges = np.zeros(key.shape, bool)  # borders between colours: components split there
+    edges[:, 1:] |= colour_id[:, 1:] != colour_id[:, :-1]
+    edges[1:, :] |= colour_id[1:, :] != colour_id[:-1, :]
+    count, comp = cv2.connectedComponents((~edges).astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+    depth = cv2.distanceTransform((~edges).astype(np.uint8), cv2.DIST_L2, 3).ravel()
+    flat = comp.ravel()
+    area = np.bincount(flat, minlength=count)
+    order = np.lexsort((depth, flat))
+    last = np.r_[flat[order][1:] != flat[order][:-1], True]
+    points = []
+    w = key.shape[1]
+    for label, index in zip(flat[order][last].tolist(), order[last].tolist(), strict=True):
+        if label == 0 or area[label] < min_area or depth[index] < min_depth:
+            continue
+        y, x = divmod(index, w)
+        points.append(HintPoint(float(x), float(y), tuple(int(v) for v in truth[y, x])))
+    return Hints(points=tuple(points))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="/work/shared/data/lineart_flats")
@@ -77,13 +106,20 @@ def main(argv: list[str] | None = None) -> int:
         assigned = fill.assign_hints(regions, hints)
         nofollow = fill.paint(regions, fill.region_colors(regions, session._cache["means"], assigned, follow=False),
                               assigned)
+        per_region = session.render(_truth_hints(truth)).flats
+        from anisketch_desktop.core.guided import style_hints
+
+        per_area = style_hints(truth, lines)  # one dot per region of the drawing; colours: the artist's there
+        per_area = Hints(points=tuple(HintPoint(p.x, p.y, tuple(int(v) for v in truth[int(p.y), int(p.x)]))
+                                      for p in per_area.points))
+        per_area = session.render(per_area).flats
         rows = {"voronoi": _voronoi(hints, regions.shape), "fill": follow, "fill-nofollow": nofollow,
-                "oracle": oracle}
+                "per-region": per_region, "per-area": per_area, "oracle": oracle}
         line = f"{name:<28}"
         for key, pred in rows.items():
             score = _scores(pred, truth)
             table.setdefault(key, []).append(score)
-            line += f" {key} {score[0]:5.2f} dB {100 * score[1]:4.1f}%"
+            line += f" {key} {score[0]:5.2f}/{100 * score[1]:4.1f}%"
         print(line, flush=True)
     print("mean over", len(names), "sets:")
     for key, scores in table.items():

@@ -122,3 +122,18 @@ def test_style_cli_keeps_size_in_a_subprocess(tmp_path, tiny_sketch_model):
     assert out.returncode == 0, out.stderr
     assert read_image(tmp_path / "out" / "pic_style-tiny_sketch.png").shape == (90, 140, 3)
     assert (tmp_path / "out" / "pic_style.psd").is_file()
+
+
+def test_application_process_takes_live_hints(tiny_flats_model):
+    """The window's path: ``process`` with ``Options.hint_data`` (no files) gives the coloured picture."""
+    from anisketch_desktop.application import Options, process
+    from anisketch_desktop.core.hints import HintError, HintPoint, Hints
+
+    lines = np.full((120, 160), 255, np.uint8)
+    cv2.rectangle(lines, (10, 10), (80, 110), 0, 2)
+    options = Options(mode="colorize", models={"colorize": str(tiny_flats_model)}, device="cpu",
+                      hint_data=Hints(points=(HintPoint(40, 60, (10, 200, 30)),)))
+    out, info = process(lines, options)
+    assert out.shape == (120, 160, 3) and tuple(out[60, 40]) == (10, 200, 30) and info.seconds > 0
+    with pytest.raises(HintError, match="outside the 160x120 picture"):
+        process(lines, options.with_(hint_data=Hints(points=(HintPoint(500, 60, (1, 2, 3)),))))
