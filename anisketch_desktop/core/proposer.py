@@ -1,8 +1,9 @@
 """Where the colour proposal under the hint fill comes from: one small switch.
 
-The hint-conditioned network (``core.proposal.propose_colors``) when it is installed; until then (or for a
-model file that is not one) the shipped colorize U-Net's colour layer (``engine.run(layer=True)``), drawn at a
-reduced working size so that a drawing is prepared quickly, then scaled back.
+The hint-conditioned network (``core.proposal.propose_colors``, which also draws colorize models without hint
+inputs at its working size) when it is installed; until then the colorize U-Net's colour layer
+(``engine.run(layer=True)``) drawn at a reduced working size, then scaled back. Only a model with hint inputs
+is re-run per hint change.
 """
 
 from __future__ import annotations
@@ -29,33 +30,41 @@ def hint_network() -> Callable | None:
 
 def propose(lines: np.ndarray, hints=None, reference=None, model=None, device: str = "auto",
             progress=None, cancel=None) -> tuple[np.ndarray, bool]:
-    """``(proposal float32 HxWx3 in [0, 1], follows_hints)`` for normalised line art ``lines`` (``HxW``)."""
+    """``(proposal float32 HxWx3 in [0, 1], follows_hints)`` for normalised line art ``lines`` (``HxW``);
+    ``follows_hints``: the model reads hints, so ``core.guided`` redraws the proposal per hint change."""
     network = hint_network()
-    if network is not None and not _for_fallback(model):
-        out = network(lines, hints=hints, reference=reference, model=model, device=device,
+    if network is not None:
+        takes = takes_hints(model)
+        out = network(lines, hints=hints if takes else None, reference=reference, model=model, device=device,
                       progress=progress, cancel=cancel)
-        return np.asarray(out, np.float32), True
+        return np.asarray(out, np.float32), takes
     return colour_layer(lines, model=model, device=device, progress=progress, cancel=cancel), False
 
 
-def _for_fallback(model) -> bool:
-    """A model the fallback draws: a colorize U-Net of the old kind (line art only in, no hint channels), or a
-    model of another task (the fallback refuses it with a clear message)."""
-    if model is None:
-        return False
+def takes_hints(model) -> bool:
+    """Whether ``model`` (None = the hint network's default, a path, or an engine) has hint inputs."""
+    import json
+
     from anisketch_desktop.core import engine as engine_mod
 
     if isinstance(model, engine_mod.InferenceEngine):
-        return model.config.task != "colorize" or model.config.in_channels == 1
-    import json
-
+        return getattr(model.config, "hint_channels", 0) > 0
+    if model is None:
+        module = importlib.import_module("anisketch_desktop.core.proposal")
+        default = getattr(module, "default_proposal_model", None)
+        if default is None:
+            return True
+        try:
+            model = default()
+        except Exception:  # no model installed: the network's own call says so
+            return False
     from anisketch_desktop.core.model_io import CONFIG_KEY, read_metadata
 
     try:
         config = json.loads(read_metadata(model)[CONFIG_KEY])
-    except Exception:  # not an AniSketch model: let the network's own loader say so
+    except Exception:  # not an AniSketch model: the network's loader says so
         return False
-    return config.get("task") != "colorize" or int(config.get("in_channels", 1)) == 1
+    return int(config.get("hint_channels", 0) or 0) > 0
 
 
 def colour_layer(lines: np.ndarray, model=None, device: str = "auto", progress=None, cancel=None,
