@@ -110,3 +110,34 @@ def test_style_hints_give_one_hint_per_region_with_the_pictures_colour():
     inside = [p for p in hints.points if 12 <= p.x < 79 and 12 <= p.y < 109]
     assert len(inside) == 1 and inside[0].color == RED
     assert len(hints.points) == 3  # box, circle, page
+
+
+def test_a_hint_network_is_rerun_per_new_hints_and_quick_renders_skip_it(monkeypatch):
+    """With a proposal that reads hints (a stand-in network here), new hints redraw it once; the same hints
+    and ``quick`` renders reuse the latest one."""
+    from anisketch_desktop.core import proposer
+
+    calls = []
+
+    def network(lines, hints=None, **_kw):
+        calls.append(hints)
+        colour = (0.5, 0.5, 0.5) if hints is None else tuple(c / 255 for c in hints.points[0].color)
+        return np.broadcast_to(np.array(colour, np.float32), lines.shape + (3,)).copy()
+
+    monkeypatch.setattr(proposer, "hint_network", lambda: network)
+    monkeypatch.setattr(proposer, "takes_hints", lambda model: True)
+    session = ColorizeSession(_lines(), device="cpu")
+    session.prepare()
+    assert session.follows_hints and calls == [None]
+    first = Hints(points=(HintPoint(40, 60, RED),))
+    out = session.render(first)
+    assert len(calls) == 2 and (out.flats[60, 120] == RED).all()  # the unhinted circle follows the network
+    session.render(first, soft=True)
+    assert len(calls) == 2  # same hints: the proposal is reused
+    second = Hints(points=(HintPoint(40, 60, BLUE),))
+    quick = session.render(second, quick=True)
+    assert len(calls) == 2 and (quick.flats[60, 40] == BLUE).all()
+    circle = quick.flats[60, 120].astype(int)  # the old proposal, pulled towards the new hint by the fill
+    assert np.abs(circle - BLUE).sum() < np.abs(circle - RED).sum()
+    full = session.render(second)
+    assert len(calls) == 3 and (full.flats[60, 120] == BLUE).all()

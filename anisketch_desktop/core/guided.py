@@ -61,6 +61,7 @@ class ColorizeSession:
         self.open_variation = self._fixed is not None if open_variation is None else open_variation
         self._lock = threading.Lock()
         self.prepared = False
+        self._last: tuple[str, dict] | None = None  # the latest hint-network proposal state and its hints
         self.follows_hints = False  # whether the proposal itself takes the hints (the hint network)
 
     @property
@@ -120,6 +121,23 @@ class ColorizeSession:
         return {"proposal": proposal, "means": means, "large_idx": large_idx, "large_labels": large_labels,
                 "variation": variation, "shading": None}
 
+    def _hinted_state(self, hints: Hints, quick: bool, cancel) -> dict:
+        """The proposal state for ``hints`` from the hint network (kept for the next render of the same hints)."""
+        import json
+
+        key = json.dumps(hints.to_json(), sort_keys=True)
+        last = self._last
+        if last is not None and (quick or last[0] == key):
+            return last[1]
+        if quick:
+            return self._cache
+        from anisketch_desktop.core.proposer import propose
+
+        proposal, _ = propose(self.norm, hints, self.reference, self.model, self.device, None, cancel)
+        state = self._proposal_state(proposal)
+        self._last = (key, state)  # one assignment: a render on another thread sees the old or the new pair
+        return state
+
     def _shading_of(self, state: dict) -> np.ndarray:
         """The "soft" shading layer of a proposal state, made on first use (a race makes it twice, harmlessly)."""
         if state["shading"] is None:
@@ -129,17 +147,18 @@ class ColorizeSession:
 
     # ----------------------------------------------------------------------------------------- render
     def render(self, hints: Hints | None = None, flat: bool = True, soft: bool = False,
-               progress=None, cancel=None) -> ColorizeResult:
-        """The picture for ``hints``: cheap (the regions and proposal are cached by ``prepare``)."""
+               progress=None, cancel=None, quick: bool = False) -> ColorizeResult:
+        """The picture for ``hints``: cheap (the regions and proposal are cached by ``prepare``).
+
+        With a hint network (``follows_hints``) the proposal is redrawn for new hints (the same hints reuse
+        it); ``quick`` skips that and fills with the latest proposal — a live preview can render ``quick`` at
+        once and the full render after (the GUI's two-step redraw)."""
         if not self.prepared:
             self.prepare(progress=progress, cancel=cancel)
         regions = self.regions
         state = self._cache
         if self.follows_hints and hints is not None and not hints.is_empty():
-            from anisketch_desktop.core.proposer import propose
-
-            proposal, _ = propose(self.norm, hints, self.reference, self.model, self.device, None, cancel)
-            state = self._proposal_state(proposal)
+            state = self._hinted_state(hints, quick, cancel)
         _check(cancel)
         assigned = hint_fill.assign_hints(regions, hints)
         colors = hint_fill.region_colors(regions, state["means"], assigned)
