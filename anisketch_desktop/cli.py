@@ -470,6 +470,10 @@ def main(argv: list[str] | None = None) -> int:
     except AniSketchError as exc:
         print(f"error: {_message(exc)}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a full disk, an unwritable folder: one line, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

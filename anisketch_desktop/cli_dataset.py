@@ -4,6 +4,7 @@
     anisketch import --dataset my_set ~/Pictures/anime                    # or your own pictures
     anisketch pairs --dataset my_set --auto                               # XDoG sketches + clarity scores
     anisketch export --dataset my_set exported/                           # approved pairs -> color/ + sketch/
+    anisketch rebuild --dataset my_set                                    # a damaged manifest, from images/
 
 Review (approve/reject) happens in the desktop app's dataset wizard. ``register(subparsers)`` adds the
 commands to the ``anisketch`` parser; ``main(argv)`` runs them on their own. Progress goes to stderr.
@@ -158,8 +159,22 @@ def run_export(args) -> int:
     return 0
 
 
+@_guard
+def run_rebuild(args) -> int:
+    from anisketch_desktop.dataset.rebuild import LOST, rebuild_manifest
+
+    report = rebuild_manifest(args.dataset, progress=_Progress("rebuild", args.quiet))
+    for path, reason in report.failed:
+        _err(f"  skipped {path}: {reason}")
+    kept = f"; the old manifest is kept as {report.kept_as.name}" if report.kept_as else ""
+    print(f"{report.recorded} pictures recorded in a new manifest of {args.dataset} ({report.duplicates} "
+          f"duplicates, {len(report.failed)} unreadable){kept}")
+    _err(f"note: {LOST}")
+    return 0
+
+
 def register(sub) -> None:
-    """Add ``crawl``, ``import``, ``pairs`` and ``export`` to an ``add_subparsers()`` object."""
+    """Add ``crawl``, ``import``, ``pairs``, ``rebuild`` and ``export`` to an ``add_subparsers()`` object."""
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser("crawl", help="Download pictures from a Moebooru site (konachan) into a dataset.",
                        description="Download rating:safe pictures from a Moebooru site into a dataset "
@@ -200,6 +215,14 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help="recompute sketches that are up to date")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=run_pairs)
+
+    p = sub.add_parser("rebuild", help="Rebuild a damaged or lost dataset manifest from the pictures in it.",
+                       description="Make a new dataset.sqlite from the pictures in the dataset's images/ folder "
+                       "(the damaged one is kept as dataset.sqlite.damaged-<time>). Review decisions, crawl "
+                       "queries and sketch settings were only in the old manifest.")
+    p.add_argument("--dataset", required=True, metavar="DIR")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=run_rebuild)
 
     p = sub.add_parser("export", help="Write the approved pairs as plain color/ + sketch/ folders.")
     p.add_argument("--dataset", required=True, metavar="DIR")

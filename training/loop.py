@@ -69,13 +69,29 @@ class TrainArgs:
     hints: dict = field(default_factory=dict)  # hint models: training.hint_sampler.HintSpec overrides
 
 
+class CheckpointWriteError(AniSketchError):
+    """A checkpoint could not be written (a full disk, a folder that cannot be written)."""
+
+
 def _atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
+    """Write a checkpoint by write-then-rename; a failed write (torch reports a full disk as a RuntimeError)
+    leaves the last good checkpoint in place and says so in one line."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise CheckpointWriteError(f"Cannot write the checkpoint {path}: {exc.strerror or exc}") from None
     try:
         torch.save(obj, tmp)
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:
+        Path(tmp).unlink(missing_ok=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0][:160]
+        raise CheckpointWriteError(
+            f"Cannot write the checkpoint {path} ({reason}); is the disk full? Free some space and run the "
+            "same command again: training resumes from the last checkpoint that was written."
+        ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -34,6 +34,7 @@ from anisketch_desktop.dataset.http import (
     PoliteSession,
     ThrottledError,
 )
+from anisketch_desktop.dataset.lock import acquire, release
 from anisketch_desktop.dataset.moebooru import (
     DEFAULT_SITE,
     INT_LIMIT,
@@ -96,6 +97,12 @@ def crawl(dataset_dir: str | Path, options: CrawlOptions, progress: Callable[[fl
     say = log or (lambda message: None)
     store = DatasetStore(dataset_dir)
     try:
+        acquire(dataset_dir)  # another AniSketch crawling here would write the same files and rows
+    except BaseException:
+        store.close()
+        session.close()
+        raise
+    try:
         store.bind_site(client.site)
         store.retry_failed(query, options.max_attempts)
         with ThreadPoolExecutor(max_workers=max(1, min(2, options.workers))) as pool:
@@ -113,6 +120,7 @@ def crawl(dataset_dir: str | Path, options: CrawlOptions, progress: Callable[[fl
         stop.set()
         store.close()
         session.close()
+        release(dataset_dir)
 
 
 def _crawl_loop(pool, session, client: MoebooruClient, store: DatasetStore, options: CrawlOptions, query: str,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from anisketch_desktop.core.errors import AniSketchError, Cancelled
 from anisketch_desktop.dataset.download import sniff_extension
+from anisketch_desktop.dataset.lock import dataset_lock
 from anisketch_desktop.dataset.store import DatasetStore
 
 
@@ -36,7 +37,7 @@ def import_folder(dataset_dir: str | Path, folder: str | Path, recursive: bool =
 
     files = imageio.iter_image_files([folder], recursive=recursive)
     report = ImportReport()
-    with DatasetStore(dataset_dir) as store:
+    with DatasetStore(dataset_dir) as store, dataset_lock(dataset_dir):
         for index, (path, _rel) in enumerate(files):
             if cancel and cancel():
                 raise Cancelled("Import cancelled; the pictures copied so far are kept.")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anisketch_desktop.core.errors import AniSketchError, Cancelled
+from anisketch_desktop.dataset.lock import dataset_lock
 from anisketch_desktop.dataset.store import DatasetStore, check_id, same_sketch
 
 
@@ -62,7 +63,7 @@ def generate_pairs(dataset_dir: str | Path, params=None, speck_size: int = 0,
 
     mode, fixed = resolve_params(params)
     report = PairsReport()
-    with DatasetStore(dataset_dir, create=False) as store:
+    with DatasetStore(dataset_dir, create=False) as store, dataset_lock(dataset_dir):
         rows = store.images("done", order="id")
         if ids is not None:
             wanted = set(ids)

@@ -37,6 +37,8 @@ from anisketch_desktop.core.errors import AniSketchError
 DB_NAME = "dataset.sqlite"
 SCHEMA_VERSION = "1"
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PICTURE_SUFFIXES = (".jpg", ".png", ".webp")
+BUSY_TIMEOUT = 10.0  # seconds to wait for another process's write to finish before saying "locked"
 GAVE_UP = 1 << 30  # ``attempts`` of a failure that no re-run retries (a post that can never be downloaded)
 
 SCHEMA = """
@@ -95,7 +97,12 @@ CREATE TABLE IF NOT EXISTS decision_log(
 
 
 class DatasetError(AniSketchError):
-    """The dataset folder or its manifest cannot be used."""
+    """The dataset folder or its manifest cannot be used; ``rebuild``: rebuilding the manifest from the
+    pictures in the folder (``rebuild.rebuild_manifest``) would fix it."""
+
+    def __init__(self, message: str, rebuild: bool = False):
+        super().__init__(message)
+        self.rebuild = rebuild
 
 
 @dataclass(frozen=True)
@@ -139,30 +146,39 @@ def check_id(image_id: str) -> str:
 class DatasetStore:
     """The manifest of one dataset folder (created on first use)."""
 
-    def __init__(self, dataset_dir: str | Path, create: bool = True):
+    def __init__(self, dataset_dir: str | Path, create: bool = True, rebuilding: bool = False):
         self.dir = Path(dataset_dir)
         db = self.dir / DB_NAME
         if not create and not db.exists():
             raise DatasetError(f"{self.dir} is not a dataset (no {DB_NAME}); crawl or import pictures first.")
+        if not rebuilding:
+            _refuse_starting_over(self.dir, db)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             self.images_dir.mkdir(exist_ok=True)
             self.sketches_dir.mkdir(exist_ok=True)
-            self.conn = sqlite3.connect(db, timeout=10.0, isolation_level=None, check_same_thread=False)
+            self.conn = sqlite3.connect(db, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise DatasetError(f"Cannot open the dataset {self.dir}: {exc}") from None
         self.conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        with self.transaction() as conn:
-            for statement in _statements(SCHEMA):  # executescript() would commit the transaction
-                conn.execute(statement)
-            version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if version is None:
-                conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            elif version[0] != SCHEMA_VERSION:
-                raise DatasetError(f"{self.dir} was made by a newer AniSketch (schema {version[0]}).")
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            with self.transaction() as conn:
+                for statement in _statements(SCHEMA):  # executescript() would commit the transaction
+                    conn.execute(statement)
+                version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                if version is None:
+                    conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                elif version[0] != SCHEMA_VERSION:
+                    raise DatasetError(f"{self.dir} was made by a newer AniSketch (schema {version[0]}).")
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise manifest_error(self.dir, exc) from None
+        except BaseException:
+            self.conn.close()
+            raise
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -189,19 +205,37 @@ class DatasetStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error)."""
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error). SQLite errors (a
+        damaged, locked or full manifest) come out as :class:`DatasetError` with a message a user can act on."""
         with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
             try:
                 yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+            except BaseException as exc:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                if isinstance(exc, sqlite3.Error):
+                    raise self._error(exc) from None
                 raise
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
 
     def query(self, sql: str, params: Sequence = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self.conn.execute(sql, params).fetchall()
+            try:
+                return self.conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    def _error(self, exc: sqlite3.Error) -> DatasetError:
+        return manifest_error(self.dir, exc)
 
     def abspath(self, relative: str | None) -> Path | None:
         return None if relative is None else self.dir / relative
@@ -394,6 +428,45 @@ class DatasetStore:
                 " updated_at) VALUES (?, 'import', ?, ?, 'done', ?, ?, ?, ?, ?, ?)",
                 (check_id(image_id), source, source_md5 or md5, path, md5, width, height, now, now),
             )
+
+
+def manifest_error(folder: Path, exc: sqlite3.Error) -> DatasetError:
+    """A readable :class:`DatasetError` for an SQLite failure on the manifest of ``folder``."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return DatasetError(f"The dataset {folder} is locked by another program ({exc}); close it and try again.")
+    if "disk is full" in text or "disk i/o" in text:
+        return DatasetError(f"Cannot write the dataset {folder}: the disk is full or failing ({exc}); free some "
+                            "space and run again (nothing finished is lost).")
+    if "readonly" in text or "read-only" in text:
+        return DatasetError(f"The dataset {folder} cannot be written ({exc}); check the folder's permissions.")
+    return DatasetError(f"The manifest {folder / DB_NAME} is damaged ({exc}). Rebuild it from the pictures in "
+                        f"images/ with: anisketch rebuild --dataset \"{folder}\" (or Rebuild in the dataset "
+                        "wizard); the damaged file is kept.", rebuild=True)
+
+
+def picture_files(images_dir: Path) -> list[Path]:
+    """The finished pictures in ``images/`` (no ``.part``), sorted."""
+    if not images_dir.is_dir():
+        return []
+    return sorted(p for p in images_dir.iterdir() if p.suffix.lower() in PICTURE_SUFFIXES and p.is_file())
+
+
+def _refuse_starting_over(folder: Path, db: Path) -> None:
+    """A missing or empty (0-byte) manifest next to pictures: never silently start an empty dataset there."""
+    try:
+        empty = not db.exists() or db.stat().st_size == 0
+    except OSError:
+        return
+    if not empty:
+        return
+    pictures = picture_files(folder / "images")
+    if pictures:
+        what = "is empty (0 bytes)" if db.exists() else "is missing"
+        raise DatasetError(
+            f"The manifest {db} {what}, but images/ holds {len(pictures)} pictures. Nothing was changed. Rebuild "
+            f"the manifest from them with: anisketch rebuild --dataset \"{folder}\" (or Rebuild in the dataset "
+            "wizard).", rebuild=True)
 
 
 def approved_pairs(dataset_dir: str | Path) -> list[tuple[Path, Path]]:

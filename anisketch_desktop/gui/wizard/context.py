@@ -30,10 +30,16 @@ class WizardContext(QObject):
 
     def open(self, folder: str | Path) -> None:
         """Open (or create) the dataset in ``folder``; raises ``DatasetError`` with a readable reason."""
+        from anisketch_desktop.dataset import lock
         from anisketch_desktop.dataset.store import DatasetStore
 
         folder = Path(folder).expanduser().resolve()
-        store = DatasetStore(folder)
+        lock.acquire(folder)  # another AniSketch using it: DatasetBusyError names its pid
+        try:
+            store = DatasetStore(folder)
+        except BaseException:
+            lock.release(folder)
+            raise
         self.close()
         self.store, self.dataset_dir = store, folder
         recent = [p for p in self.recent() if p != str(folder)]
@@ -42,8 +48,12 @@ class WizardContext(QObject):
         self.data_changed.emit()
 
     def close(self) -> None:
+        """Close the open dataset and let other AniSketch processes use it again."""
+        from anisketch_desktop.dataset import lock
+
         if self.store is not None:
             self.store.close()
+            lock.release(self.dataset_dir)
         self.store, self.dataset_dir = None, None
 
     def recent(self) -> list[str]:

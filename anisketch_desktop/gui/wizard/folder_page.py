@@ -93,6 +93,8 @@ class FolderPage(QWidget):
         layout.addWidget(self.banner)
         layout.addLayout(body, 1)
         ctx.data_changed.connect(self.refresh)
+        ctx.jobs.succeeded.connect(self._on_job_succeeded)
+        ctx.jobs.failed.connect(self._on_job_failed)
         self.refresh()
 
     def _browse(self) -> None:
@@ -128,11 +130,41 @@ class FolderPage(QWidget):
             self.ctx.open(path)
         except AniSketchError as exc:
             self.banner.show_message("error", str(exc))
+            if getattr(exc, "rebuild", False):
+                self._offer_rebuild(path)
             return False
         self.path_edit.setText(str(self.ctx.dataset_dir))
         self.banner.show_message("success", f"Dataset open: {self.ctx.dataset_dir}")
         self.opened.emit()
         return True
+
+    def _offer_rebuild(self, path: Path) -> None:
+        """The manifest is damaged, or missing/empty next to pictures: offer to rebuild it from them."""
+        from anisketch_desktop.dataset.rebuild import LOST
+
+        answer = QMessageBox.question(
+            self, "Rebuild the dataset manifest?",
+            f"The manifest of {path} cannot be used, but its pictures are still there.\n\nRebuild the manifest "
+            f"from the pictures in images/? The old file is kept next to it. Note: {LOST}.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            from anisketch_desktop.gui.wizard import jobs
+
+            self.banner.show_message("info", f"Rebuilding the manifest of {path}…")
+            self._rebuilding = path
+            self.ctx.run("rebuild", jobs.rebuild_manifest, str(path))
+
+    def _on_job_succeeded(self, tag, report) -> None:
+        if tag != "rebuild":
+            return
+        path = getattr(self, "_rebuilding", None)
+        if path is not None and self.open_folder(str(path)):
+            self.banner.show_message("success", f"Manifest rebuilt: {report.recorded} pictures recorded "
+                                     f"({len(report.failed)} unreadable). Review them again on the Review page.")
+
+    def _on_job_failed(self, tag, reason: str) -> None:
+        if tag == "rebuild":
+            self.banner.show_message("error", f"The manifest could not be rebuilt: {reason}")
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

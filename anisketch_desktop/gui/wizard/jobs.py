@@ -40,6 +40,13 @@ def import_folder(dataset_dir: str, folder: str, *, state):
     return run(dataset_dir, folder, progress=state.progress, cancel=state.cancelled)
 
 
+def rebuild_manifest(dataset_dir: str, *, state):
+    """``dataset.rebuild.rebuild_manifest``: a new manifest from the pictures of a damaged dataset."""
+    from anisketch_desktop.dataset.rebuild import rebuild_manifest as run
+
+    return run(dataset_dir, progress=state.progress, cancel=state.cancelled)
+
+
 # ---------------------------------------------------------------------------------------------------- pairs
 def load_sample(dataset_dir: str, image_id: str | None, max_side: int = 512, *, state):
     """``(image_id, RGB uint8 picture at most max_side px)`` of one picture (the first when id is None)."""
