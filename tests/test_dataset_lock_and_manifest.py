@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from moebooru_server import MoebooruServer
-from test_training import _recipe, pairs_dir  # noqa: F401 - the fixture and the tiny recipe
+from test_training import _pair, _recipe
 
 from anisketch_desktop.cli_dataset import main
 from anisketch_desktop.dataset import store as store_module
@@ -215,6 +215,22 @@ def test_the_wizard_offers_to_rebuild_a_damaged_manifest(qtbot, server, tmp_path
 
 
 # ------------------------------------------------------------------------------------------ training
+@pytest.fixture
+def pairs_dir(tmp_path):
+    import cv2
+    import numpy as np
+
+    root = tmp_path / "pairs"
+    (root / "color").mkdir(parents=True)
+    (root / "sketch").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(5):
+        color, sketch = _pair(rng)
+        cv2.imwrite(str(root / "color" / f"p{i}.png"), color[..., ::-1])
+        cv2.imwrite(str(root / "sketch" / f"p{i}.png"), sketch)
+    return root
+
+
 def test_a_full_disk_during_training_is_one_clear_line(pairs_dir, tmp_path, monkeypatch, capsys):
     import torch
 
