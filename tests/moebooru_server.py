@@ -23,7 +23,8 @@ headers and page), ``"challenge503"`` (503 with a "Just a moment..." page only),
 ``"bomb"`` (billion laughs), ``"xxe"`` (external entity), ``"garbage"`` (not XML), ``"status"`` (``code=``),
 ``"trickle"`` (one byte every ``interval=`` seconds, of the body or, with ``headers=True``, of the headers),
 ``"endless"`` (status ``code=``, an endless body as fast as the client reads), ``"redirect"`` (``location=``,
-``code=`` 302). ``add_post(xml={"id": "...", "file_size": "..."})`` overrides attributes of its ``<post>``.
+``code=`` 302), ``"body"`` (answers ``body=`` bytes with 200).
+``add_post(xml={"id": "...", "file_size": "..."})`` overrides attributes of its ``<post>``.
 """
 
 from __future__ import annotations
@@ -370,6 +371,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._trickle(record, params.get("interval", 0.2), params.get("headers", False))
             elif kind == "endless":
                 return self._endless(record, int(params.get("code", 200)))
+            elif kind == "body":
+                return self._send(record, 200, params["body"])
             elif kind == "redirect":
                 headers = {"Location": params["location"]}
                 return self._send(record, int(params.get("code", 302)), b"", headers, "text/plain")

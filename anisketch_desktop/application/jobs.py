@@ -5,6 +5,7 @@ call these; torch is only imported when a model is loaded, on the caller's threa
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -175,10 +176,11 @@ class OutputPlanner:
                 f"{rel}: the output name {first.name} is the picture itself; change the name template "
                 "or the output folder"
             )
-        candidates = [first, first.with_name(output_name(rel, options, stem=rel.name))]
-        base = candidates[1]
-        candidates += [base.with_name(f"{base.stem} ({n}){base.suffix}") for n in range(2, 10_000)]
-        for candidate in candidates:
+        from anisketch_desktop.core.imageio import fit_name
+
+        base = first.with_name(output_name(rel, options, stem=rel.name))
+        numbered = (base.with_name(fit_name(f"{base.stem} ({n}){base.suffix}")) for n in range(2, 10_000))
+        for candidate in itertools.chain((first, base), numbered):  # lazily: 10,000 paths per input are slow
             owner = self._owner.get(_key(candidate))
             if owner is None or (owner == _key(source) and _key(candidate) != _key(source)):
                 self._owner[_key(candidate)] = _key(source)

@@ -45,6 +45,8 @@ _FILE_SLACK = 64 * 2**20  # beyond 8 bytes per pixel (16-bit RGBA uncompressed):
 # A caller that raises the limit raises Pillow's too.
 Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+# Pillow's TIFF reader warns about damaged tags it skips: the picture is then read or refused with a message.
+warnings.filterwarnings("ignore", category=UserWarning, module="PIL.TiffImagePlugin")
 
 _PIL_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")  # JPEG covers MPO (phone cameras) too
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)

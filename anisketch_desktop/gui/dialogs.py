@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import platform
 import sys
 
@@ -105,6 +106,7 @@ def show_error(parent: QWidget | None, title: str, message: str | BaseException)
     (``workers.describe_error``)."""
     if isinstance(message, BaseException):
         message = describe_error(message)
+    logging.getLogger(__name__).warning("error shown: %s: %s", title, message)  # the log keeps every one
     box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, parent)
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     box.open()

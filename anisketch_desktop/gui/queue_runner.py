@@ -3,6 +3,7 @@ last result written while the network draws): start, pause, cancel, total progre
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,8 @@ def run_queue_batch(items: list[BatchItem], pause: threading.Event, removed: set
         skip=removed.__contains__,
     )
 
+
+log = logging.getLogger(__name__)
 
 class QueueRunner(QObject):
     """Drives ``QueueModel`` rows through ``application.run_batch``; one bad file fails its row, not the batch.
@@ -177,6 +180,8 @@ class QueueRunner(QObject):
                 self.batch_finished.emit(dict(self._tally))
 
     def _finish(self, job: Job, state: JobState, **changes) -> None:
+        if state == JobState.FAILED:  # the README promises the log file holds every failure
+            log.warning("batch row failed: %s: %s", job.source, changes.get("reason", ""))
         self.model.update(job.id, state=state, **changes)
         if job.id not in self._counted.setdefault(state.value, set()):
             self._counted[state.value].add(job.id)

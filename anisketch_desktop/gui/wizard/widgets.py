@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
@@ -63,6 +65,8 @@ class Banner(QLabel):
         self.hide()
 
     def show_message(self, kind: str, text: str) -> None:
+        if kind in ("error", "warning"):
+            logging.getLogger(__name__).warning("wizard %s: %s", kind, text)
         self.kind = kind
         color = self.COLORS.get(kind, ACCENT)
         self.setStyleSheet(
