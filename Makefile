@@ -24,6 +24,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check anisketch_desktop training tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python -m benchmarks.bench_core

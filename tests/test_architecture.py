@@ -42,3 +42,11 @@ def test_no_sql_outside_the_dataset_layer():
             if sql.search(line):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert not found, "SQL outside anisketch_desktop/dataset/:\n" + "\n".join(found)
+
+
+def test_mypy_clean():
+    """`make lint` runs mypy with the [tool.mypy] settings of pyproject.toml (the app package; see its scope)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-error-summary"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from anisketch_desktop.core.errors import AniSketchError, Cancelled
 
@@ -51,12 +52,12 @@ class TrainOptions:
     @classmethod
     def tiny(cls, **kw) -> TrainOptions:
         """A model small enough to train in seconds (tests, trying the wizard out)."""
-        base = {"steps": 6, "batch_size": 2, "crop": 32, "model": dict(TINY_MODEL)}
+        base: dict[str, Any] = {"steps": 6, "batch_size": 2, "crop": 32, "model": dict(TINY_MODEL)}
         base.update(kw)
         return cls(**base)
 
     @classmethod
-    def from_dict(cls, raw: dict) -> TrainOptions:
+    def from_dict(cls, raw: dict[str, Any]) -> TrainOptions:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in known})
 

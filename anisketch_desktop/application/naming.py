@@ -99,7 +99,7 @@ def _models_stamp() -> tuple:
     """Changes when a model folder's listing changes (a model added, removed or renamed)."""
     from anisketch_desktop import paths
 
-    stamp = []
+    stamp: list[tuple[str, int | None]] = []
     for folder in (paths.resource_path("models"), paths.user_models_dir()):
         try:
             stamp.append((str(folder), os.stat(folder).st_mtime_ns))

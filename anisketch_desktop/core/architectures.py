@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Any
 
 from anisketch_desktop.core.errors import ModelLoadError
 
@@ -25,10 +26,10 @@ class Architecture:
     config_class: str
     model_class: str
 
-    def config_type(self) -> type:
+    def config_type(self) -> Any:
         return getattr(importlib.import_module(self.module), self.config_class)
 
-    def model_type(self) -> type:
+    def model_type(self) -> Any:
         return getattr(importlib.import_module(self.module), self.model_class)
 
 

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -127,7 +128,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str
     if max_pixels > (Image.MAX_IMAGE_PIXELS or 0):
         Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        im = Image.open(io.BytesIO(data), formats=_PIL_FORMATS)
+        im: Image.Image = Image.open(io.BytesIO(data), formats=_PIL_FORMATS)
     except UnidentifiedImageError:
         raise ImageReadError(
             f"{name}: not a PNG, JPEG, WebP, BMP, TIFF or GIF image (or the file is corrupt)"
@@ -209,7 +210,7 @@ def _pixels_in_bands(im: Image.Image, band_bytes: int = 8 << 20) -> np.ndarray:
     return out
 
 
-def _is_16bit_colour(im: Image.Image) -> bool:
+def _is_16bit_colour(im: Any) -> bool:  # an opened (not yet loaded) ImageFile
     """True for 16-bit RGB(A)/LA PNG and TIFF files, which Pillow would cut to 8 bits."""
     if im.format not in ("PNG", "TIFF") or im.mode not in ("RGB", "RGBA", "LA") or not im.tile:
         return False

@@ -107,7 +107,7 @@ def config_problem(config: dict) -> str | None:
     if hints not in (0, 4) or hints and task != "colorize":
         return "hint_channels is 0, or 4 (hint RGB + mask) for a colorize model"
     channels = (config.get("in_channels", 3), config.get("out_channels", 1))
-    expected = (1 + hints, 3) if task == "colorize" else _CHANNELS.get(task)
+    expected = (1 + hints, 3) if task == "colorize" else _CHANNELS.get(str(task))
     if expected and channels != expected:
         return f"a {task} model takes {expected[0]} and gives {expected[1]} channels, not {channels}"
     return None

@@ -102,6 +102,7 @@ class UNet(nn.Module):
         self.ups = nn.ModuleList(
             Up(widths[i + 1], widths[i], widths[i], drop[i]) for i in reversed(range(c.depth))
         )
+        self.ab_head: OutConv | None
         if c.task == "colorize" and c.color_bins > 0:
             self.head = OutConv(widths[0], 1 * r2)  # Lab L, unshuffled to full resolution
             self.ab_head = OutConv(widths[0], c.color_bins, kernel_size=1)  # ab bins at 1/unshuffle resolution
@@ -132,6 +133,8 @@ class UNet(nn.Module):
         if r > 1:
             out = F.pixel_shuffle(out, r)
         if lines is not None:
+            if self.ab_head is None:
+                raise ValueError("multiply_lines needs a colorize model with colour bins (color_bins > 0)")
             return out, self.ab_head(x), lines
         if self.ab_head is not None:
             return out, self.ab_head(x)

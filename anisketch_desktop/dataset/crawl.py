@@ -200,6 +200,8 @@ def _download_all(pool, session, store: DatasetStore, rows: list[ImageRow], opti
         if cancelled():
             return "skipped", ""
         try:
+            if not row.url:
+                raise DownloadError(f"post {row.id} has no file address")
             got = download_image(session, row.url, store.images_dir, row.id, expect_md5=row.expect_md5,
                                  expect_size=row.expect_size, chunk_size=options.chunk_size, cancel=cancelled)
         except (ChallengeError, ThrottledError):

@@ -198,9 +198,9 @@ class PoliteSession:
                                  accept={200, 401, 403, 404, 410}, robots=False)
         with response:
             if response.status_code in (401, 403):
-                parser.disallow_all = True
+                parser.disallow_all = True  # type: ignore[attr-defined]  # what RobotFileParser.read() sets
             elif response.status_code >= 400:
-                parser.allow_all = True
+                parser.allow_all = True  # type: ignore[attr-defined]
             else:
                 body = b"".join(self.read(response, self.options.robots_max_bytes, truncate=True))
                 parser.parse(body.decode("utf-8", "replace").splitlines())
@@ -294,8 +294,9 @@ class PoliteSession:
                         response = self.session.get(url, headers=headers, stream=True, allow_redirects=False,
                                                     timeout=(min(opts.timeout, 10.0), opts.timeout))
                     except requests.RequestException:
-                        if watch.error() is not None:
-                            raise watch.error() from None
+                        error = watch.error()
+                        if error is not None:
+                            raise error from None
                         raise
                 if not response.is_redirect:
                     break
@@ -308,7 +309,7 @@ class PoliteSession:
         except BaseException:
             self._watchdog.remove(watch)
             raise
-        response.watch = watch
+        response.watch = watch  # type: ignore[attr-defined]  # the watchdog rides along with the response
         close = response.close
 
         def close_and_forget() -> None:
@@ -317,7 +318,7 @@ class PoliteSession:
             finally:
                 self._watchdog.remove(watch)
 
-        response.close = close_and_forget
+        response.close = close_and_forget  # type: ignore[method-assign]
         return response
 
     def _check_redirect(self, seen: list[str], target: str, robots: bool) -> None:

@@ -183,8 +183,10 @@ def read_body(response: requests.Response, watch: Watch | None, limit: int, chun
             size += len(chunk)
             yield chunk
     except requests.RequestException:
-        if watch is not None and watch.error() is not None:
-            raise watch.error() from None
+        error = watch.error() if watch is not None else None
+        if error is not None:
+            raise error from None
         raise
-    if watch is not None and watch.error() is not None:
-        raise watch.error()
+    error = watch.error() if watch is not None else None
+    if error is not None:
+        raise error

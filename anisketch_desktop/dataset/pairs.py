@@ -77,7 +77,9 @@ def generate_pairs(dataset_dir: str | Path, params=None, speck_size: int = 0,
                 _report(progress, index + 1, len(rows))
                 continue
             try:
-                image = imageio.read_image(store.abspath(row.path))
+                if row.path is None:
+                    raise AniSketchError(f"{row.id}: the manifest records no picture file")
+                image = imageio.read_image(store.dir / row.path)
                 chosen = fixed
                 if chosen is None:
                     def inner(f, i=index):

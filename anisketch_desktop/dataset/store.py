@@ -269,7 +269,7 @@ class DatasetStore:
         return [_row(r) for r in self.query(f"{sql} ORDER BY {order}", args)]
 
     def count(self, state: str | None = "done", query: str | None = None) -> int:
-        sql, args = "SELECT COUNT(*) FROM images WHERE 1", []
+        sql, args = "SELECT COUNT(*) FROM images WHERE 1", list[str | None]()
         if state:
             sql, args = sql + " AND state=?", args + [state]
         if query is not None:
