@@ -174,7 +174,7 @@ def run_images(args) -> int:
         if result.state == "skipped":
             summary.skipped.append(job.source)
             bar.message(f"skipped {job.rel}: {job.target} exists (use --overwrite to replace it)")
-        elif result.state == "done":
+        elif result.state == "done" and result.outcome is not None:
             summary.done.append(result.outcome.output)
             if args.verbose:
                 bar.message(f"wrote {result.outcome.output}")

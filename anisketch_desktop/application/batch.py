@@ -242,14 +242,15 @@ class BatchRun:
             return ItemResult(item.key, work.state, reason=work.reason, error=work.error)
         if work.outcome is not None:
             return ItemResult(item.key, "skipped" if work.outcome.skipped else "done", work.outcome)
+        target = work.target if work.target is not None else item.target  # set when the job was read
         try:
             kind = get_mode(item.options.mode).output_kind_for(item.options)
-            kind.write(work.target, work.image, item.options.if_exists == "overwrite")
+            kind.write(target, work.image, item.options.if_exists == "overwrite")
         except _EXPECTED as exc:
             return ItemResult(item.key, "failed", reason=failure_reason(exc), error=exc)
         finally:
             work.image = None
-        return ItemResult(item.key, "done", JobOutcome(work.target, False, work.info))
+        return ItemResult(item.key, "done", JobOutcome(target, False, work.info))
 
     def run(self) -> None:
         """Run every item (this thread runs the network); returns when all are finished or stopped."""

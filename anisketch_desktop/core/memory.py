@@ -34,7 +34,7 @@ def total_memory_mb() -> float | None:
                         ("v_avail", ctypes.c_ulonglong), ("v_ext", ctypes.c_ulonglong)]
 
         status = _Status(length=ctypes.sizeof(_Status))
-        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
             return status.total / 2**20
     return None
 

@@ -176,6 +176,7 @@ def remove_specks(sketch: np.ndarray, min_size: int, threshold: float = 0.5) -> 
     """Turn ink components (8-connected pixels darker than ``threshold``) under ``min_size`` px into paper.
 
     float sketches (1 = paper) give a float32 copy, uint8 sketches (255 = paper) a uint8 copy."""
+    paper: float
     if sketch.dtype == np.uint8:
         out, paper, below = sketch.copy(), 255, threshold * 255.0
     else:
