@@ -6,8 +6,8 @@ files in the user data folder (``hint_store``); recent colours are remembered in
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QColorDialog,
     QComboBox,
@@ -32,25 +32,37 @@ COLUMNS = 8
 
 
 class Swatch(QToolButton):
-    """A square of one colour; click chooses it, right-click offers ``remove`` when the owner allows it."""
+    """A square of one colour, painted directly (no style sheet: re-colouring costs a repaint, not a re-polish);
+    click chooses it, right-click offers ``remove`` when the owner allows it; keyboard focus shows a ring."""
 
     chosen = Signal(tuple)
     remove_requested = Signal(tuple)
 
-    def __init__(self, color, size: int = 22, removable: bool = False, parent: QWidget | None = None):
+    def __init__(self, color, size: int = 22, removable: bool = False, radius: float = 3.0,
+                 parent: QWidget | None = None):
         super().__init__(parent)
-        self.color = tuple(color)
+        self._radius = radius
         self.setFixedSize(QSize(size, size))
-        self.setToolTip(color_to_hex(self.color))
-        self.setAccessibleName(f"Colour {color_to_hex(self.color)}")
-        self.setStyleSheet(
-            f"QToolButton {{ background: {color_to_hex(self.color)}; border: 1px solid #101014;"
-            " border-radius: 3px; } QToolButton:focus { border: 2px solid #2f7de1; }"
-        )
+        self.set_color(color)
         self.clicked.connect(lambda: self.chosen.emit(self.color))
         if removable:
             self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             self.customContextMenuRequested.connect(self._menu)
+
+    def set_color(self, color) -> None:
+        self.color = tuple(int(c) for c in color[:3])
+        self.setToolTip(color_to_hex(self.color))
+        self.setAccessibleName(f"Colour {color_to_hex(self.color)}")
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        box = QRectF(self.rect()).adjusted(1.5, 1.5, -1.5, -1.5)
+        ring = QColor(47, 125, 225) if self.hasFocus() else QColor(240, 240, 240) if self.underMouse() else None
+        p.setPen(QPen(ring or QColor(16, 16, 20), 2.0 if ring else 1.0))
+        p.setBrush(QColor(*self.color))
+        p.drawRoundedRect(box, self._radius, self._radius)
 
     def _menu(self, pos) -> None:
         menu = QMenu(self)
@@ -59,7 +71,7 @@ class Swatch(QToolButton):
 
 
 class SwatchGrid(QWidget):
-    """Swatches in rows of ``COLUMNS``."""
+    """Swatches in rows of ``COLUMNS``; re-colouring reuses the swatches already there."""
 
     chosen = Signal(tuple)
     remove_requested = Signal(tuple)
@@ -70,22 +82,26 @@ class SwatchGrid(QWidget):
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(3)
+        self._grid.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._swatches: list[Swatch] = []
         self.colors: list[tuple] = []
 
     def set_colors(self, colors) -> None:
         self.colors = [tuple(c) for c in colors]
-        while self._grid.count():
-            old = self._grid.takeAt(0).widget()
-            old.hide()
-            old.deleteLater()
-        for i, color in enumerate(self.colors):
-            swatch = Swatch(color, removable=self._removable)
+        while len(self._swatches) < len(self.colors):
+            swatch = Swatch(self.colors[len(self._swatches)], removable=self._removable)
             swatch.chosen.connect(self.chosen)
             swatch.remove_requested.connect(self.remove_requested)
+            i = len(self._swatches)
             self._grid.addWidget(swatch, i // COLUMNS, i % COLUMNS)
+            self._swatches.append(swatch)
+        for i, swatch in enumerate(self._swatches):
+            if i < len(self.colors):
+                swatch.set_color(self.colors[i])
+            swatch.setVisible(i < len(self.colors))
 
     def swatches(self) -> list[Swatch]:
-        return [self._grid.itemAt(i).widget() for i in range(self._grid.count())]
+        return self._swatches[: len(self.colors)]
 
 
 class PalettePanel(QWidget):
@@ -97,10 +113,8 @@ class PalettePanel(QWidget):
         super().__init__(parent)
         self.settings = settings
         self._color = (232, 180, 160)
-        self.current = QToolButton()
+        self.current = Swatch(self._color, size=44, radius=6.0)
         self.current.setObjectName("current_color")
-        self.current.setFixedSize(QSize(44, 44))
-        self.current.setToolTip("Current hint colour: click to choose another (C)")
         self.current.clicked.connect(self.open_color_dialog)
         self.hex_label = QLabel()
         self.hex_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -187,12 +201,9 @@ class PalettePanel(QWidget):
         return out
 
     def _paint_current(self) -> None:
-        hexa = color_to_hex(self._color)
-        self.current.setStyleSheet(
-            f"QToolButton#current_color {{ background: {hexa}; border: 2px solid #f0f0f0;"
-            " border-radius: 6px; } QToolButton#current_color:focus { border: 2px solid #2f7de1; }"
-        )
-        self.hex_label.setText(hexa)
+        self.current.set_color(self._color)
+        self.current.setToolTip(f"Current hint colour {color_to_hex(self._color)}: click to choose another (C)")
+        self.hex_label.setText(color_to_hex(self._color))
 
     # ------------------------------------------------------------------ palettes
     def reload_palettes(self, select: str | None = None) -> None:
