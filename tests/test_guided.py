@@ -141,3 +141,16 @@ def test_a_hint_network_is_rerun_per_new_hints_and_quick_renders_skip_it(monkeyp
     assert np.abs(circle - BLUE).sum() < np.abs(circle - RED).sum()
     full = session.render(second)
     assert len(calls) == 3 and (full.flats[60, 120] == BLUE).all()
+
+
+def test_colorize_keeps_a_pictures_alpha_but_fills_a_line_layer_whose_ink_is_alpha(tiny_flats_model):
+    lines = _lines()
+    layer = np.zeros(lines.shape + (4,), np.uint8)  # a Krita/CSP line layer: black ink, alpha = ink
+    layer[..., 3] = 255 - lines
+    out = pipeline.colorize(layer, model=tiny_flats_model, device="cpu")
+    assert out.shape == (120, 160, 3)  # opaque: the colours fill the page
+    assert out[10, 40].max() < 10 and out[60, 40].min() > 0  # ink where the layer's alpha was, colour elsewhere
+    picture = np.dstack([np.dstack([lines] * 3), np.full(lines.shape, 255, np.uint8)])
+    picture[:, :20, 3] = 0  # a picture with a transparent margin keeps it
+    kept = pipeline.colorize(picture, model=tiny_flats_model, device="cpu")
+    assert kept.shape == (120, 160, 4) and (kept[:, :20, 3] == 0).all() and (kept[:, 30:, 3] == 255).all()
