@@ -35,10 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     from anisketch_desktop.core.guided import ColorizeSession
     from anisketch_desktop.core.hints import HintPoint, Hints
     from anisketch_desktop.core.imageio import read_image, save_image
-    from anisketch_desktop.core.proposer import hint_network
+    from anisketch_desktop.core.proposer import hint_network, takes_hints
 
-    print(f"proposal: {'core.proposal (hint network)' if hint_network() else 'fallback colorize U-Net'}; "
-          f"{args.threads} threads")
+    if hint_network() is None:
+        which = "the fallback (colorize U-Net colour layer)"
+    else:
+        which = "core.proposal with a " + ("hint model" if takes_hints(None) else "model without hint inputs")
+    print(f"proposal: {which}; {args.threads} threads")
     source = read_image(args.lines)
     h, w = source.shape[:2]
     s = (1e6 / (h * w)) ** 0.5
