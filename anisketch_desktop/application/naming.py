@@ -74,9 +74,16 @@ def _model_names(mode: Mode, options: Options) -> tuple[list[str], bool]:
     """The names of the models ``mode`` uses with ``options`` and whether all are the installed defaults."""
     if not mode.tasks:
         return [mode.key], False
+    specs = tuple(options.models.get(task, "") for task in mode.tasks)
+    names, all_default = _resolve_names(mode.tasks, specs, _models_stamp())
+    return list(names), all_default
+
+
+@functools.lru_cache(maxsize=64)
+def _resolve_names(tasks: tuple[str, ...], specs: tuple[str, ...], stamp: tuple) -> tuple[tuple[str, ...], bool]:
+    """``_model_names`` for the model folders as ``stamp`` saw them (a batch resolves its models once)."""
     names, all_default = [], True
-    for task in mode.tasks:
-        spec = options.models.get(task, "")
+    for task, spec in zip(tasks, specs, strict=True):
         try:
             default = model_path("", task)
         except ModelLoadError:  # none installed: process() will say so
@@ -85,10 +92,10 @@ def _model_names(mode: Mode, options: Options) -> tuple[list[str], bool]:
             path = model_path(spec, task) if spec else default
         except ModelLoadError:  # no such model: process() will say so; name the output after what was asked
             path = Path(spec)
-        names.append(_installed_names(_models_stamp()).get(_key(path), path.stem) if path else task)
+        names.append(_installed_names(stamp).get(_key(path), path.stem) if path else task)
         if spec and (default is None or _key(path) != _key(default)):
             all_default = False
-    return names, all_default
+    return tuple(names), all_default
 
 
 def _key(path: Path | None) -> str:
@@ -96,16 +103,23 @@ def _key(path: Path | None) -> str:
 
 
 def _models_stamp() -> tuple:
-    """Changes when a model folder's listing changes (a model added, removed or renamed)."""
+    """Changes when a model folder's listing changes (a model added, removed or renamed). Two ``stat`` calls:
+    cheap enough for every file of a batch."""
+    stamp: list[tuple[str, int | None]] = []
+    for folder in _model_folders(os.environ.get("ANISKETCH_RESOURCES"), os.environ.get("ANISKETCH_HOME")):
+        try:
+            stamp.append((folder, os.stat(folder).st_mtime_ns))
+        except OSError:
+            stamp.append((folder, None))
+    return tuple(stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _model_folders(resources_env: str | None, home_env: str | None) -> tuple[str, str]:
+    """The shipped and the user's model folders (they move only with these variables)."""
     from anisketch_desktop import paths
 
-    stamp: list[tuple[str, int | None]] = []
-    for folder in (paths.resource_path("models"), paths.user_models_dir()):
-        try:
-            stamp.append((str(folder), os.stat(folder).st_mtime_ns))
-        except OSError:
-            stamp.append((str(folder), None))
-    return tuple(stamp)
+    return str(paths.resource_path("models")), str(paths.user_models_dir())
 
 
 @functools.lru_cache(maxsize=4)
