@@ -32,6 +32,10 @@ def _source_packages() -> set[str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     """``pip wheel`` of a copy of the checkout (the build writes build/ and *.egg-info next to its sources)."""
+    from importlib.metadata import version
+
+    major, minor = (int(part) for part in version("setuptools").split(".")[:2])
+    assert (major, minor) >= (70, 1), "building the wheel needs setuptools >= 70.1 (make setup installs it)"
     src = tmp_path_factory.mktemp("src")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build", "runs")
     for name in SOURCES:
