@@ -28,7 +28,7 @@ Cancel = Callable[[], bool] | None
 #   transparent  Options.transparent                      (--transparent; "Transparent background")
 #   specks       Options.speck_size                       (--specks; "Remove specks")
 #   flats        Options.flats                            (--flats/--no-flats; "Flat colours")
-#   device       Options.device, Options.tile             (--device --tile; the Device box)
+#   device       Options.device, Options.tile, memory_mb  (--device --tile --memory; the Device box)
 #   lines        Options.line_weight / threshold / tint   (--line-weight --threshold --tint; "Lines" controls)
 #   format       Options.format: png or svg               (--format; File > Export SVG...)
 #   hints        Options.hints / hint_data / reference / soft   (--hints --reference --soft; the hint tool)
