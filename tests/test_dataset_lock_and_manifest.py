@@ -95,25 +95,25 @@ def test_the_wizard_holds_the_dataset_while_it_is_open(qtbot, tmp_path, server, 
     dataset, other = tmp_path / "ds", tmp_path / "other"
     wizard = DatasetWizard()
     qtbot.addWidget(wizard)
-    assert wizard.folder_page.open_folder(str(dataset))
-    # within one process the lock is re-entrant (the wizard's own crawl takes it too): ask from outside
-    probe = subprocess.run([sys.executable, "-m", "anisketch_desktop.cli_dataset", *crawl_args(server, dataset,
-                            "--count", "1")], capture_output=True, text=True,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
-    assert probe.returncode == 1 and f"in use by another AniSketch (pid {os.getpid()})" in probe.stderr
-    assert wizard.folder_page.open_folder(str(other))  # opening another dataset lets the first one go
-    probe = subprocess.run([sys.executable, "-m", "anisketch_desktop.cli_dataset", *crawl_args(server, dataset,
-                            "--count", "1")], capture_output=True, text=True,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
-    assert probe.returncode == 0, probe.stderr
-    holder = hold_in_another_process(other.parent / "third")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    crawl_once = [sys.executable, "-m", "anisketch_desktop.cli_dataset", *crawl_args(server, dataset, "--count", "1")]
+    holder = None
     try:
-        assert not wizard.folder_page.open_folder(str(other.parent / "third"))
+        assert wizard.folder_page.open_folder(str(dataset))
+        # within one process the lock is re-entrant (the wizard's own crawl takes it too): ask from outside
+        probe = subprocess.run(crawl_once, capture_output=True, text=True, env=env, timeout=120)
+        assert probe.returncode == 1 and f"in use by another AniSketch (pid {os.getpid()})" in probe.stderr
+        assert wizard.folder_page.open_folder(str(other))  # opening another dataset lets the first one go
+        probe = subprocess.run(crawl_once, capture_output=True, text=True, env=env, timeout=120)
+        assert probe.returncode == 0, probe.stderr
+        holder = hold_in_another_process(tmp_path / "third")
+        assert not wizard.folder_page.open_folder(str(tmp_path / "third"))
         assert f"in use by another AniSketch (pid {holder.pid})" in wizard.folder_page.banner.text()
     finally:
-        holder.kill()
-        holder.wait()
-        wizard.ctx.shutdown()
+        if holder is not None:
+            holder.kill()
+            holder.wait()
+        wizard.shutdown()
 
 
 # ------------------------------------------------------------------------------------------ damaged manifests
@@ -211,7 +211,7 @@ def test_the_wizard_offers_to_rebuild_a_damaged_manifest(qtbot, server, tmp_path
         assert "Manifest rebuilt: 4 pictures recorded" in page.banner.text()
         assert wizard.ctx.counts()["done"] == 4
     finally:
-        wizard.ctx.shutdown()
+        wizard.shutdown()
 
 
 # ------------------------------------------------------------------------------------------ training

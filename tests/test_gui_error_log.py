@@ -23,10 +23,9 @@ def test_error_dialogs_failed_rows_and_banners_are_logged(qtbot, tmp_path, _isol
     import numpy as np
 
     log_file = setup_logging()
-    dialogs.show_error(None, "Open picture", "scan.png: not a PNG, JPEG, WebP, BMP, TIFF or GIF image")
-
     panel = QueuePanel(Settings())
     qtbot.addWidget(panel)
+    dialogs.show_error(panel, "Open picture", "scan.png: not a PNG, JPEG, WebP, BMP, TIFF or GIF image")
     panel.folder_edit.setText(str(tmp_path / "out"))
     good = imageio.save_image(tmp_path / "good.png", np.full((20, 20, 3), 200, np.uint8))
     bad = tmp_path / "broken.png"
@@ -40,7 +39,9 @@ def test_error_dialogs_failed_rows_and_banners_are_logged(qtbot, tmp_path, _isol
         panel.runner.shutdown()
     assert [j.state for j in panel.model.jobs()] == [JobState.DONE, JobState.FAILED]
 
-    Banner().show_message("error", "The dataset /x is in use by another AniSketch (pid 42).")
+    banner = Banner()
+    qtbot.addWidget(banner)
+    banner.show_message("error", "The dataset /x is in use by another AniSketch (pid 42).")
     text = log_file.read_text(encoding="utf-8")
     assert "Open picture: scan.png: not a PNG" in text
     assert f"batch row failed: {bad}: " in text and "broken.png" in text.split("batch row failed:")[1]

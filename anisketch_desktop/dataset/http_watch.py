@@ -26,6 +26,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from anisketch_desktop.core.errors import AniSketchError, Cancelled
 
 TICK = 0.05  # seconds between two looks at the requests in flight
+IDLE_EXIT = 2.0  # seconds without requests after which the watchdog thread ends (a session never closed)
 _current = threading.local()
 
 
@@ -94,9 +95,14 @@ class Watchdog:
         self._closed.set()
 
     def _run(self) -> None:
+        idle = 0.0
         while not self._closed.wait(TICK):
             with self._lock:
                 watches = list(self._watches)
+                idle = 0.0 if watches else idle + TICK
+                if idle >= IDLE_EXIT:  # nothing in flight for a while: end; add() starts a new thread
+                    self._thread = None
+                    return
             for watch in watches:
                 watch.check()
 
