@@ -3,6 +3,7 @@ file the README promises (``logs/anisketch.log`` in the user data folder)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -19,13 +20,29 @@ from anisketch_desktop.gui.settings import Settings
 from anisketch_desktop.gui.wizard.widgets import Banner
 
 
-def test_error_dialogs_failed_rows_and_banners_are_logged(qtbot, tmp_path, _isolated_home):
-    import numpy as np
+@pytest.fixture
+def log_file():
+    """The app's log file for this test; the handler is taken off again afterwards (global logging state)."""
+    from anisketch_desktop.gui import logging_setup
 
-    log_file = setup_logging()
+    path = setup_logging()
+    yield path
+    handler = logging_setup._handler
+    if handler is not None:
+        logging.getLogger("anisketch_desktop").removeHandler(handler)
+        handler.close()
+        logging_setup._handler = None
+
+
+def test_error_dialogs_failed_rows_and_banners_are_logged(qtbot, tmp_path, log_file):
+    import numpy as np
+    from PySide6.QtWidgets import QMessageBox
+
     panel = QueuePanel(Settings())
     qtbot.addWidget(panel)
     dialogs.show_error(panel, "Open picture", "scan.png: not a PNG, JPEG, WebP, BMP, TIFF or GIF image")
+    for box in panel.findChildren(QMessageBox):
+        box.done(0)
     panel.folder_edit.setText(str(tmp_path / "out"))
     good = imageio.save_image(tmp_path / "good.png", np.full((20, 20, 3), 200, np.uint8))
     bad = tmp_path / "broken.png"
