@@ -180,3 +180,24 @@ def test_a_colorize_model_starts_a_hint_model_exactly():
         a = old.predict(x)
         b = new.predict(torch.cat([x, torch.zeros(1, 4, 32, 32)], 1))
     torch.testing.assert_close(a, b)
+
+
+def test_evaluate_hints_scores_the_pipeline_and_the_baselines(tiny_hint_model, tmp_path):
+    from training.data import Sample
+    from training.evaluate_hints import run
+
+    lines = np.full((96, 128), 255, np.uint8)
+    lines[:, 62:66] = 0
+    flat = np.zeros((96, 128, 3), np.uint8)
+    flat[:, :64] = (200, 60, 60)
+    flat[:, 64:] = (60, 60, 200)
+    truth = np.round(flat * (lines[..., None] / 255.0)).astype(np.uint8)
+    s = Sample("two.png", truth, lines, truth=lines, flat=flat, truth_color=truth)
+    grid = tmp_path / "grid.png"
+    res = run([s], str(tiny_hint_model), None, count=24, grid=str(grid))
+    per = res["per_picture"][0]
+    assert per["region_hints"] == 2
+    # one hint per region: the hint fill gives each side its true colour
+    assert res["one hint per flat region"]["within_de10"] > 0.9
+    assert per["psnr_hints"] > 30 and per["psnr_hints"] > per["psnr_voronoi"] + 5  # Voronoi crosses the line
+    assert grid.is_file()

@@ -60,8 +60,6 @@ class Pipeline:
 
 
 def run(val, model: str | None, old: str | None, count: int = 24, seed: int = 0, grid: str | None = None) -> dict:
-    from anisketch_desktop.core import pipeline
-
     pipe = Pipeline(model)
     rng = np.random.default_rng(seed)
     rows, per = [], []
@@ -82,7 +80,7 @@ def run(val, model: str | None, old: str | None, count: int = 24, seed: int = 0,
         item = {"name": s.name, "psnr_hints": psnr(rgb_h, truth), "psnr_voronoi": psnr(vor, truth),
                 "psnr_no_hints": psnr(rgb_0, truth)}
         if old:
-            old_0.append(pipeline.colorize(lines, model=old, device="cpu")[..., :3])
+            old_0.append(_previous(old, s.name, lines))
             item["psnr_old"] = psnr(old_0[-1], truth)
         if s.flat is not None:
             rp = hint_eval.region_hints(s.flat, lines)
@@ -121,6 +119,18 @@ def run(val, model: str | None, old: str | None, count: int = 24, seed: int = 0,
     return res
 
 
+def _previous(old: str, name: str, lines: np.ndarray) -> np.ndarray:
+    """The previous colorizer's picture: ``old`` is a model file (run through today's pipeline) or a folder of
+    its outputs, ``<stem>.png`` (e.g. made by the previous release's own pipeline)."""
+    if Path(old).is_dir():
+        from training.data import read_rgb
+
+        return read_rgb(Path(old) / f"{Path(name).stem}.png")
+    from anisketch_desktop.core import pipeline
+
+    return pipeline.colorize(lines, model=old, device="cpu")[..., :3]
+
+
 def _hint_view(lines: np.ndarray, points) -> np.ndarray:
     """The line art, faded, with the hints drawn as dots with a dark rim."""
     view = np.repeat((lines // 2 + 128)[..., None], 3, 2)
@@ -136,7 +146,8 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m training.evaluate_hints", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="hint colorize model (default: the installed proposal model)")
-    p.add_argument("--old", default=None, help="a previous colorize model to score without hints")
+    p.add_argument("--old", default=None,
+                   help="the previous colorizer, scored without hints: a model file or a folder of its <stem>.png")
     p.add_argument("--flats", default=DEFAULT_FLATS)
     p.add_argument("--pairs", default=DEFAULT_PAIRS)
     p.add_argument("--no-pairs", action="store_true", help="only the held-out lineart_flats series")
