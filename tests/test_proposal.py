@@ -201,3 +201,17 @@ def test_evaluate_hints_scores_the_pipeline_and_the_baselines(tiny_hint_model, t
     assert res["one hint per flat region"]["within_de10"] > 0.9
     assert per["psnr_hints"] > 30 and per["psnr_hints"] > per["psnr_voronoi"] + 5  # Voronoi crosses the line
     assert grid.is_file()
+
+
+def test_the_shipped_colorize_model_is_a_hint_model_and_proposes_colours():
+    from anisketch_desktop.core.model_io import load_model
+    from anisketch_desktop.core.models import shipped_model_path
+
+    path = shipped_model_path("colorize")
+    model, meta = load_model(path)
+    assert model.config.hint_channels == 4 and model.config.work_megapixels == 0.2
+    assert proposal.default_proposal_model() == path
+    lines = _lines(240, 320)
+    out = proposal.propose_colors(lines, device="cpu")
+    assert out.shape == (240, 320, 3)
+    assert 0.3 < out.mean() < 1.0 and np.isfinite(out).all()  # a colour layer (paper light), not black or blank
