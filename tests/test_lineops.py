@@ -149,7 +149,7 @@ def test_tinted_svg_uses_the_line_colours(qapp):
 def test_blank_sketch_gives_an_empty_but_valid_svg():
     svg = vector.trace(np.zeros((20, 30), np.float32))
     root = etree.fromstring(svg.encode())
-    assert root.findall(f"{{{SVG_NS}}}path") == [] and root.get("viewBox") == "0 0 30 20"
+    assert root.findall(f"{{{SVG_NS}}}path") == [] and root.get("viewBox") == "0 0 90 60"  # traced at 3x
 
 
 def test_application_options_carry_the_line_controls(tmp_path):

@@ -51,6 +51,20 @@ def build_samples(recipe: dict, stage: dict, pairs_dir: str | None, colors_dir: 
             train += xs
         if spec.get("teacher", 0) > 0:
             train += _teacher_samples(pairs_dir, spec, val_names)
+    if spec.get("line_layers", 0) > 0:  # sketch: the artists' line layers, repainted per example
+        from training import flats_data
+
+        flats_dir = spec.get("flats_dir", flats_data.DEFAULT_FLATS)
+        names, _held_out = flats_data.split_names(flats_dir)
+        sets = flats_data.load_sets(flats_dir, names)
+        _set_share(sets, spec["line_layers"])
+        train += sets
+    if spec.get("val") == "hard" and pairs_dir:  # validate on (part of) the harder split instead
+        from training import flats_data
+        from training.hard_split import hard_cases
+
+        val = [c.sample for c in hard_cases(pairs_dir, spec.get("flats_dir", flats_data.DEFAULT_FLATS),
+                                            limit=int(spec.get("val_limit", 4)))]
     if spec.get("flats", 0) > 0 or spec.get("sketched", 0) > 0:
         train, val = _hint_data(spec, train, val, val_names, pairs_dir)
     return train, val

@@ -142,13 +142,14 @@ class PatchSampler:
 
     def __init__(
         self, samples: Sequence[Sample], task: str = "sketch", crop: int = 256, scale=(0.5, 1.0),
-        photometric: float = 0.8, levels: bool = True, seed: int = 0,
+        photometric: float = 0.8, levels: bool = True, seed: int = 0, solid_ink: float = 0.0,
     ):
         if not samples:
             raise ValueError("no training samples")
         self.samples = list(samples)
         self.task, self.crop, self.scale = task, crop, tuple(scale)
         self.photometric, self.levels, self.seed = photometric, levels, seed
+        self.solid_ink = solid_ink  # sketch: share of examples given filled shapes / lettering (solid_ink.stamp)
         w = np.array([s.weight for s in self.samples], dtype=np.float64)
         self.probs = w / w.sum()
 
@@ -171,6 +172,14 @@ class PatchSampler:
             return cv2.resize(img[cy0:cy1, cx0:cx1], dsize, interpolation=cv2.INTER_AREA)
 
         color, sketch = ctx(sample.color), ctx(sample.sketch)
+        if sample.flat is not None and sample.truth is not None and self.task == "sketch":
+            from training.flats_data import repaint  # the artist's line layer: repaint the picture around it
+
+            color = repaint(rng, ctx(sample.flat), ctx(sample.truth), color)
+        if self.task == "sketch" and self.solid_ink > 0 and rng.random() < self.solid_ink:
+            from training.solid_ink import stamp
+
+            color, sketch = stamp(rng, color, sketch)
         if self.task == "sketch":
             inp, tgt = color, sketch
         else:

@@ -120,8 +120,23 @@ def main(argv=None) -> int:
     p.add_argument("--json", default=None, help="also write the results here")
     p.add_argument("--update-cards", action="store_true",
                    help="put the results into the model cards (MODEL.md next to each scored model)")
+    p.add_argument("--hard", action="store_true",
+                   help="the harder split (training/hard_split.py): per-picture line F1, solid ink, wins vs XDoG")
+    p.add_argument("--flats", default=None, help="--hard: lineart_flats folder (default ../shared/data/lineart_flats)")
+    p.add_argument("--groups", nargs="+", default=None, help="--hard: only these groups (clean unclean flats painted)")
+    p.add_argument("--limit", type=int, default=None, help="--hard: at most this many pictures per group")
+    p.add_argument("--figure", default=None, help="--hard: PNG of the painterly pictures (input | artist | outputs)")
     ns = p.parse_args(argv)
     out = {}
+    if ns.hard:
+        from training import evaluate_hard
+
+        out["hard"] = evaluate_hard.main_args(ns)
+        text = json.dumps(out, indent=1)
+        print(text)
+        if ns.json:
+            Path(ns.json).write_text(text)
+        return 0
     if ns.sketch or not ns.colorize:
         out["sketch"] = evaluate_sketch(ns.pairs, ns.sketch, not ns.no_robust, not ns.no_xdog)
     if ns.colorize:

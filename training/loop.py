@@ -67,6 +67,7 @@ class TrainArgs:
     device: str = "auto"
     fingerprint: str = ""  # what the run learns from (data + options); a checkpoint resumes only if it matches
     hints: dict = field(default_factory=dict)  # hint models: training.hint_sampler.HintSpec overrides
+    solid_ink: float = 0.0  # sketch: share of examples with filled shapes / lettering stamped in (solid_ink.stamp)
 
 
 class CheckpointWriteError(AniSketchError):
@@ -287,7 +288,7 @@ def train(
 
         sampler = HintPatchSampler(*sampler_args, seed=args.seed, hints=args.hints)
     else:
-        sampler = PatchSampler(*sampler_args, seed=args.seed)
+        sampler = PatchSampler(*sampler_args, seed=args.seed, solid_ink=args.solid_ink)
     rebalance = None
     if args.task == "colorize" and args.rebalance:
         rebalance = losses.ab_prior([s.color for s in samples], config.unshuffle)

@@ -1,0 +1,116 @@
+"""Line art v2 training data and yardsticks: the artists' line layers (repainted), solid ink, the harder split."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from training import flats_data, solid_ink
+from training.data import PatchSampler, clean_sketch
+
+
+def _set(rng: np.random.Generator, size=(200, 240)):
+    h, w = size
+    flat = np.full((h, w, 3), 255, np.uint8)
+    line = np.full((h, w), 255, np.uint8)
+    for _ in range(5):
+        c = tuple(int(v) for v in rng.integers(60, 250, 3))
+        center, r = (int(rng.integers(30, w - 30)), int(rng.integers(30, h - 30))), int(rng.integers(15, 45))
+        cv2.circle(flat, center, r, c, -1)
+        cv2.circle(line, center, r, 0, 2)
+    cv2.circle(line, (40, 40), 18, 0, -1)  # a filled pupil: solid ink
+    color = flat.copy()
+    color[line < 128] = 20
+    return line, flat, color
+
+
+@pytest.fixture
+def flats_dir(tmp_path):
+    root = tmp_path / "flats"
+    for sub in ("line", "flat", "color"):
+        (root / sub).mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    rows = ["name\tsource\tseries\twidth\theight\thas_flat\thas_shadow\tcolor_kind"]
+    for name, series in (("a1", "D4"), ("a2", "D4"), ("b1", "M1"), ("c1", "smuist_0008")):
+        line, flat, color = _set(rng)
+        cv2.imwrite(str(root / "line" / f"{name}.png"), line)
+        cv2.imwrite(str(root / "flat" / f"{name}.png"), flat[..., ::-1])
+        cv2.imwrite(str(root / "color" / f"{name}.jpg"), color[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+        rows.append(f"{name}\tsrc\t{series}\t240\t200\t1\t0\tcomposite")
+    (root / "sets.tsv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_series_stay_on_one_side(flats_dir):
+    train, val = flats_data.split_names(flats_dir)
+    assert train == ["a1", "a2"] and val == ["b1", "c1"]
+    s = flats_data.load_set(flats_dir, "a1")
+    assert s.flat.shape == s.color.shape and s.truth.shape == s.sketch.shape == s.color.shape[:2]
+    assert np.array_equal(s.sketch, clean_sketch(s.truth))
+
+
+def test_repaint_keeps_the_lines_where_the_artist_drew_them(flats_dir):
+    s = flats_data.load_set(flats_dir, "a1")
+    ink = s.truth < 128
+    near = cv2.dilate(ink.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool) & ~ink
+    kinds = set()
+    for seed in range(40):
+        out = flats_data.repaint(np.random.default_rng(seed), s.flat, s.truth, s.color)
+        assert out.shape == s.color.shape and out.dtype == np.uint8
+        if out is s.color:
+            kinds.add("composite")
+            continue
+        gray = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY).astype(float)
+        assert gray[ink].mean() < gray[near].mean()  # lines stay darker than what is beside them
+        kinds.add("repainted")
+        assert not np.array_equal(out, s.color)
+    assert kinds == {"composite", "repainted"}
+    a = flats_data.repaint(np.random.default_rng(5), s.flat, s.truth, s.color)
+    assert np.array_equal(a, flats_data.repaint(np.random.default_rng(5), s.flat, s.truth, s.color))
+
+
+def test_sampler_repaints_flats_and_stamps_solid_ink(flats_dir):
+    sets = flats_data.load_sets(flats_dir, ["a1", "a2"])
+    sampler = PatchSampler(sets, "sketch", crop=128, photometric=0.0, levels=False, seed=1, solid_ink=1.0)
+    x, y = sampler.batch(0, 6)
+    assert x.shape == (6, 3, 128, 128) and y.shape == (6, 1, 128, 128)
+    # every example got a stamp: a patch of target ink at least 9 px wide
+    assert all(solid_ink.fill_interior(y[i, 0] < 0.5).any() for i in range(6))
+    plain = PatchSampler(sets, "sketch", crop=128, photometric=0.0, levels=False, seed=1, solid_ink=0.0)
+    _x, y0 = plain.batch(0, 6)
+    assert (y < 0.5).sum() > (y0 < 0.5).sum()
+
+
+def test_solid_ink_score_tells_filled_from_hollow():
+    ink = np.zeros((120, 160), bool)
+    cv2.circle(ink.view(np.uint8), (60, 60), 30, 1, -1)
+    cv2.line(ink.view(np.uint8), (100, 10), (150, 110), 1, 2)  # a line is not a fill
+    interior = solid_ink.fill_interior(ink)
+    assert interior[60, 60] and not interior[60, 125] and not interior[60, 31]
+    filled = np.where(ink, 0, 255).astype(np.uint8)
+    hollow = np.full((120, 160), 255, np.uint8)
+    cv2.circle(hollow, (60, 60), 30, 0, 3)
+    assert solid_ink.solid_ink_score(filled, interior) == 1.0
+    assert solid_ink.solid_ink_score(hollow, interior) < 0.05
+    assert solid_ink.solid_ink_score(hollow, np.zeros_like(interior)) is None
+    cases = solid_ink.synthetic_cases([np.full((200, 300, 3), 200, np.uint8)], per_picture=2)
+    assert len(cases) == 2 and all(c[2].sum() > 100 and (c[1][c[2]] < 60).all() for c in cases)
+
+
+def test_hard_evaluation_reports_per_picture_and_solid_ink(flats_dir, tmp_path, tiny_sketch_model):
+    from training import evaluate_hard
+
+    res = evaluate_hard.evaluate_hard(str(tmp_path / "no_pairs"), str(flats_dir), [str(tiny_sketch_model)],
+                                      groups=("flats", "painted"), figure=str(tmp_path / "fig.png"))
+    assert res["pictures"] == ["flats/b1", "flats/c1", "painted/b1~painted", "painted/c1~painted"]
+    assert res["best_fixed_preset"].startswith("xdog:")
+    row = res["methods"]["tiny_sketch"]
+    assert set(row) >= {"f1", "f1_flats", "f1_painted", "solid_real", "solid_synthetic", "wins_vs_best_preset",
+                        "wins_vs_auto"}
+    assert row["wins_vs_auto"].endswith("/4")
+    assert len(res["f1_each"]["xdog:auto"]) == 4 and res["solid_real_pictures"]
+    xdog = res["methods"][res["best_fixed_preset"]]
+    assert xdog["f1_flats"] > 0.5  # XDoG finds drawn lines on flat colours
+    assert cv2.imread(str(tmp_path / "fig.png")) is not None
+    assert "| tiny_sketch |" in evaluate_hard.table(res)

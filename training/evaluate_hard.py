@@ -1,0 +1,132 @@
+"""The harder validation split, per picture: ``python -m training.evaluate --hard --sketch MODEL...``.
+
+For every picture of ``hard_split.hard_cases`` it scores line F1 of each XDoG preset, XDoG auto and each model;
+the best fixed preset is the one with the best mean. It counts the pictures where each model beats that preset
+and auto, and measures solid ink (``solid_ink``) on real line art with filled areas and on synthetic black
+lettering and shapes. ``--figure`` writes the painterly pictures side by side (input | artist | XDoG auto |
+models) under ``runs/`` (third-party artwork: never committed).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import cv2
+import numpy as np
+
+from training import metrics, solid_ink
+from training.hard_split import PAINTERLY, hard_cases
+
+MIN_REAL_FILL_PX = 400  # real pictures with at least this much filled ink count for the solid-ink score
+
+
+def _synthetic_backgrounds(cases, count: int = 6, side: int = 768) -> list[np.ndarray]:
+    out = []
+    for case in cases[:: max(1, len(cases) // count)][:count]:
+        c = case.sample.color
+        f = side / max(c.shape[:2])
+        out.append(cv2.resize(c, (round(c.shape[1] * f), round(c.shape[0] * f)), interpolation=cv2.INTER_AREA))
+    return out
+
+
+def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None, limit: int | None = None,
+                  figure: str | None = None, xdog: bool = True) -> dict:
+    from training.evaluate import sketchers
+
+    kwargs = {"groups": tuple(groups)} if groups else {}
+    cases = hard_cases(pairs_dir, flats_dir, limit=limit, **kwargs)
+    fns = sketchers(models)
+    if not xdog:
+        fns = {k: v for k, v in fns.items() if not k.startswith("xdog:") or k == "xdog:auto"}
+    names = [f"{c.group}/{c.sample.name}" for c in cases]
+    f1 = {m: [] for m in fns}
+    real_solid = {m: [] for m in fns}
+    real_solid_names = []
+    figure_rows = []
+    for case, cname in zip(cases, names, strict=True):
+        s = case.sample
+        fill = solid_ink.real_fill(s.truth)
+        has_fill = int(fill.sum()) >= MIN_REAL_FILL_PX
+        if has_fill:
+            real_solid_names.append(cname)
+        row = [s.color, np.dstack([s.truth] * 3)]
+        started = time.time()
+        for m, fn in fns.items():
+            out = fn(s.color)
+            f1[m].append(round(float(metrics.line_f1(out, s.truth)), 4))
+            if has_fill:
+                real_solid[m].append(round(float(solid_ink.solid_ink_score(out, fill)), 4))
+            if figure and (s.name in PAINTERLY or case.group == "painted") and (m == "xdog:auto" or
+                                                                                 not m.startswith("xdog:")):
+                row.append(np.dstack([metrics.to_gray_u8(out)] * 3))
+        if len(row) > 2:
+            figure_rows.append((cname, row))
+        print(f"{cname:<44} " + " ".join(f"{m.split(':')[-1][:10]}={f1[m][-1]:.3f}" for m in fns)
+              + f"  ({time.time() - started:.0f}s)", file=sys.stderr)
+    synthetic = solid_ink.synthetic_cases(_synthetic_backgrounds(cases))
+    synth = {m: [round(float(solid_ink.solid_ink_score(fn(pic), filled)), 4) for _n, pic, filled in synthetic]
+             for m, fn in fns.items() if m == "xdog:auto" or not m.startswith("xdog:")}
+    res = _summary(names, f1, real_solid, real_solid_names, synth, [c.group for c in cases], models)
+    if figure and figure_rows:
+        _write_figure(figure, figure_rows)
+    return res
+
+
+def _summary(names, f1, real_solid, real_solid_names, synth, groups, models) -> dict:
+    presets = [m for m in f1 if m.startswith("xdog:") and m != "xdog:auto"]
+    best_preset = max(presets, key=lambda m: np.mean(f1[m])) if presets else None
+    res = {"pictures": names, "f1_each": f1, "best_fixed_preset": best_preset, "methods": {}}
+    for m in f1:
+        row = {"f1": round(float(np.mean(f1[m])), 4)}
+        for g in dict.fromkeys(groups):
+            idx = [i for i, gg in enumerate(groups) if gg == g]
+            row[f"f1_{g}"] = round(float(np.mean([f1[m][i] for i in idx])), 4)
+        if real_solid[m]:
+            row["solid_real"] = round(float(np.mean(real_solid[m])), 4)
+        if m in synth:
+            row["solid_synthetic"] = round(float(np.mean(synth[m])), 4)
+        for ref in (best_preset, "xdog:auto"):
+            if ref and ref in f1 and m != ref and not m.startswith("xdog:"):
+                wins = sum(a > b for a, b in zip(f1[m], f1[ref], strict=True))
+                row[f"wins_vs_{ref.split(':')[1] if ref != best_preset else 'best_preset'}"] = f"{wins}/{len(names)}"
+        res["methods"][m] = row
+    res["solid_real_pictures"] = real_solid_names
+    res["solid_real_each"] = real_solid
+    res["solid_synthetic_each"] = synth
+    return res
+
+
+def _write_figure(path: str, rows, height: int = 320) -> None:
+    from training.evaluate import write_grid
+
+    write_grid(path, [tuple(cells) for _name, cells in rows], height=height)
+    print(f"figure: {path} ({', '.join(n for n, _ in rows)})", file=sys.stderr)
+
+
+def table(res: dict) -> str:
+    """The summary as a markdown table (for the model card and the notes)."""
+    groups = [k[3:] for k in next(iter(res["methods"].values())) if k.startswith("f1_")]
+    head = ["method", "line F1", *[f"F1 {g}" for g in groups], "solid ink (real)", "solid ink (synthetic)",
+            "wins vs best preset", "wins vs auto"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m, row in res["methods"].items():
+        cells = [m + (" (best fixed)" if m == res["best_fixed_preset"] else ""), f"{row['f1']:.4f}",
+                 *[f"{row['f1_' + g]:.4f}" for g in groups], _fmt(row.get("solid_real")),
+                 _fmt(row.get("solid_synthetic")), row.get("wins_vs_best_preset", ""), row.get("wins_vs_auto", "")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _fmt(x) -> str:
+    return "" if x is None else f"{x:.3f}"
+
+
+def main_args(ns) -> dict:
+    from training.flats_data import DEFAULT_FLATS
+
+    res = evaluate_hard(ns.pairs, ns.flats or DEFAULT_FLATS, ns.sketch, groups=ns.groups, limit=ns.limit,
+                        figure=ns.figure, xdog=not ns.no_xdog)
+    print(table(res), file=sys.stderr)
+    return res
+
