@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -30,9 +31,29 @@ def _synthetic_backgrounds(cases, count: int = 6, side: int = 768) -> list[np.nd
     return out
 
 
+def _cached(cache: dict | None, key: str, compute):
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+        if "__path__" in cache:
+            import json
+
+            Path(cache["__path__"]).write_text(json.dumps(cache))
+    return cache[key]
+
+
 def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None, limit: int | None = None,
-                  figure: str | None = None, xdog: bool = True) -> dict:
+                  figure: str | None = None, xdog: bool = True, cache_path: str | None = None) -> dict:
+    """``cache_path``: a JSON file of scores per (method, picture) kept between runs (XDoG is scored once)."""
+    import json
+
     from training.evaluate import sketchers
+
+    cache = None
+    if cache_path:
+        cache = json.loads(Path(cache_path).read_text()) if Path(cache_path).is_file() else {}
+        cache["__path__"] = cache_path
 
     kwargs = {"groups": tuple(groups)} if groups else {}
     cases = hard_cases(pairs_dir, flats_dir, limit=limit, **kwargs)
@@ -53,24 +74,45 @@ def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None
         row = [s.color, np.dstack([s.truth] * 3)]
         started = time.time()
         for m, fn in fns.items():
-            out = fn(s.color)
-            f1[m].append(round(float(metrics.line_f1(out, s.truth)), 4))
+            want_figure = figure and (s.name in PAINTERLY or case.group == "painted") and (
+                m == "xdog:auto" or not m.startswith("xdog:"))
+            key = f"{_method_key(m, models)}|{cname}"
+            out = fn(s.color) if want_figure or cache is None or key not in cache else None
+
+            def scores(out=out, fn=fn, s=s, fill=fill, has_fill=has_fill):
+                pred = fn(s.color) if out is None else out
+                return [float(metrics.line_f1(pred, s.truth)),
+                        float(solid_ink.solid_ink_score(pred, fill)) if has_fill else None]
+
+            line, solid = _cached(cache, key, scores)
+            f1[m].append(round(line, 4))
             if has_fill:
-                real_solid[m].append(round(float(solid_ink.solid_ink_score(out, fill)), 4))
-            if figure and (s.name in PAINTERLY or case.group == "painted") and (m == "xdog:auto" or
-                                                                                 not m.startswith("xdog:")):
+                real_solid[m].append(round(solid, 4))
+            if want_figure:
                 row.append(np.dstack([metrics.to_gray_u8(out)] * 3))
         if len(row) > 2:
             figure_rows.append((cname, row))
         print(f"{cname:<44} " + " ".join(f"{m.split(':')[-1][:10]}={f1[m][-1]:.3f}" for m in fns)
               + f"  ({time.time() - started:.0f}s)", file=sys.stderr)
     synthetic = solid_ink.synthetic_cases(_synthetic_backgrounds(cases))
-    synth = {m: [round(float(solid_ink.solid_ink_score(fn(pic), filled)), 4) for _n, pic, filled in synthetic]
+    synth = {m: [round(float(_cached(cache, f"{_method_key(m, models)}|{n}|solid",
+                                     lambda fn=fn, pic=pic, filled=filled: solid_ink.solid_ink_score(fn(pic), filled))),
+                       4) for n, pic, filled in synthetic]
              for m, fn in fns.items() if m == "xdog:auto" or not m.startswith("xdog:")}
     res = _summary(names, f1, real_solid, real_solid_names, synth, [c.group for c in cases], models)
     if figure and figure_rows:
         _write_figure(figure, figure_rows)
     return res
+
+
+def _method_key(method: str, models: list[str]) -> str:
+    """A cache key for a method: XDoG by name, a model by its file's content hash."""
+    if method.startswith("xdog:"):
+        return method
+    from training.teacher_targets import teacher_key
+
+    path = next(p for p in models if Path(p).stem == method)
+    return teacher_key(path)
 
 
 def _summary(names, f1, real_solid, real_solid_names, synth, groups, models) -> dict:
@@ -126,7 +168,7 @@ def main_args(ns) -> dict:
     from training.flats_data import DEFAULT_FLATS
 
     res = evaluate_hard(ns.pairs, ns.flats or DEFAULT_FLATS, ns.sketch, groups=ns.groups, limit=ns.limit,
-                        figure=ns.figure, xdog=not ns.no_xdog)
+                        figure=ns.figure, xdog=not ns.no_xdog, cache_path=ns.cache)
     print(table(res), file=sys.stderr)
     return res
 
