@@ -24,10 +24,10 @@ from training import flats_data
 from training.data import Sample, list_pairs, load_pair
 
 MAX_SIDE = 1200
-UNCLEAN_NAMES = (  # alignment_ratio in [1.3, 1.5) and looked at: the line art is the picture's
+UNCLEAN_NAMES = (  # alignment_ratio in [1.3, 1.5) and looked at: the line art is the picture's (1041: solid ink)
     "10-tokutaro.jpg", "1003-zeradok.jpg", "102-greentea781016.jpg", "1024-sutegoro4403.jpg",
-    "1036-yuka_levi.jpg", "1045-aengdohwa.jpg", "1052-fuji25_2501.jpg", "1107-musou_luf.jpg",
-    "1196-ren_390_.jpg",
+    "1036-yuka_levi.jpg", "1041-ikaruga_29.jpg", "1045-aengdohwa.jpg", "1052-fuji25_2501.jpg",
+    "1107-musou_luf.jpg", "1196-ren_390_.jpg",
 )
 PAINTERLY = ("102-greentea781016.jpg", "1024-sutegoro4403.jpg", "1107-musou_luf.jpg")  # painted colour pictures
 
@@ -65,7 +65,7 @@ def painted_copy(sample: Sample, seed: int = 2026) -> Sample:
 def hard_cases(pairs_dir: str | Path, flats_dir: str | Path, recipe: str = "sketch",
                max_side: int = MAX_SIDE, groups: tuple[str, ...] = ("clean", "unclean", "flats", "painted"),
                limit: int | None = None) -> list[HardCase]:
-    """Every case of the harder split (``limit``: at most that many per group, for quick checks)."""
+    """Every case of the harder split (``limit``: at most that many held-out webtoon sets, for speed)."""
     from training.recipes import load_recipe
 
     val_names = set(load_recipe(recipe).get("val_names", []))
@@ -73,10 +73,10 @@ def hard_cases(pairs_dir: str | Path, flats_dir: str | Path, recipe: str = "sket
     has_pairs = (Path(pairs_dir) / "sketch").is_dir()
     pairs = {n: (c, s) for n, c, s in list_pairs(pairs_dir, "all")} if has_pairs else {}
     if "clean" in groups:
-        names = [n for n in sorted(val_names) if n in pairs][:limit]
+        names = [n for n in sorted(val_names) if n in pairs]
         cases += [HardCase("clean", _fit(load_pair(n, *pairs[n]), max_side)) for n in names]
     if "unclean" in groups:
-        names = [n for n in UNCLEAN_NAMES if n in pairs][:limit]
+        names = [n for n in UNCLEAN_NAMES if n in pairs]
         cases += [HardCase("unclean", _fit(load_pair(n, *pairs[n]), max_side)) for n in names]
     if {"flats", "painted"} & set(groups):
         _, held_out = flats_data.split_names(flats_dir)
