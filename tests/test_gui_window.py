@@ -69,8 +69,9 @@ def test_run_on_the_canvas_shows_the_model_output(window, qtbot, mode):
 
 
 def test_a_device_note_is_shown_once(window, qtbot, monkeypatch):
-    def fake_process(image, opts, progress=None, cancel=None):
-        return image[..., 0].copy(), jobs.RunInfo("CPU", "GPU not used: too new for this build", 0.01)
+    def fake_process(image, opts, progress=None, cancel=None, lines_only=False):
+        out = image[..., 0].copy()  # lines_only: the sketch modes' float line art
+        return (out / 255.0 if lines_only else out), jobs.RunInfo("CPU", "GPU not used: too new for this build", 0.01)
 
     monkeypatch.setattr(jobs, "process", fake_process)
     for _ in range(2):

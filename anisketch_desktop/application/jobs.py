@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from anisketch_desktop.application.modes import MODES, Mode, get_mode, model_path
+from anisketch_desktop.application.modes import MODES, Mode, draw_lines, draws_lines, get_mode, model_path
 from anisketch_desktop.application.naming import output_name, output_path
 from anisketch_desktop.application.options import Options
 from anisketch_desktop.core.errors import AniSketchError, Cancelled
@@ -67,10 +67,14 @@ def load_engines(mode: Mode, options: Options) -> dict:
 
 
 def process(
-    item: np.ndarray | str | os.PathLike, options: Options, progress: Progress = None, cancel: Cancel = None
+    item: np.ndarray | str | os.PathLike, options: Options, progress: Progress = None, cancel: Cancel = None,
+    *, lines_only: bool = False,
 ) -> tuple[Any, RunInfo]:
     """Run ``options.mode`` on a picture (an array, or a file that is read first); returns the result (a uint8
-    array for picture modes) and where / how long it ran."""
+    array for picture modes) and where / how long it ran.
+
+    ``lines_only`` (modes that ``draw_lines``): stop before the line controls and return the engine's line
+    art (float, 1 = paper); ``modes.finish_lines`` then makes the result, as often as the controls move."""
     options.validate()
     mode = get_mode(options.mode)
     if isinstance(item, np.ndarray):
@@ -81,7 +85,12 @@ def process(
         image = imageio.read_image(item, max_pixels=options.max_pixels)
     start = time.perf_counter()
     engines = load_engines(mode, options)
-    out = mode.run(image, options, engines, progress, cancel)
+    if lines_only:
+        if not draws_lines(mode):
+            raise AniSketchError(f"{mode.label} does not draw line art")
+        out = draw_lines(image, options, engines, progress, cancel)
+    else:
+        out = mode.run(image, options, engines, progress, cancel)
     seconds = time.perf_counter() - start
     if not mode.tasks:
         return out, RunInfo("CPU (XDoG)", None, seconds)

@@ -119,6 +119,17 @@ def _run_sketch(image, opts: Options, engines: dict, progress: Progress, cancel:
     return finish_lines(draw_lines(image, opts, engines, progress, cancel), image, opts)
 
 
+def draws_lines(mode: Mode) -> bool:
+    """Whether ``mode`` runs as ``draw_lines`` + ``finish_lines`` (its line controls can change without a re-run)."""
+    return mode.run is _run_sketch
+
+
+def same_lines(a: Options, b: Options) -> bool:
+    """Whether ``draw_lines`` gives the same line art with ``a`` and ``b`` (only line controls differ)."""
+    keys = ("mode", "models", "xdog", "xdog_preset", "xdog_auto", "device", "tile")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
 def _run_colorize(image, opts: Options, engines: dict, progress: Progress, cancel: Cancel) -> np.ndarray:
     from anisketch_desktop.application import guided
 

@@ -26,7 +26,7 @@ def xdog_preview(
     if scale != 1.0:
         params = replace(params, sigma=params.sigma * scale)
     return pipeline.sketch(image, engine="xdog", xdog_params=params, transparent=options.transparent,
-                           speck_size=round(options.speck_size * scale * scale))
+                           speck_size=round(options.speck_size * scale * scale), lines=options.line_options())
 
 
 def xdog_auto(

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from anisketch_desktop.application import MODES, Options, RunInfo, jobs, preview
+from anisketch_desktop.application import MODES, OUTPUT_KINDS, Options, RunInfo, jobs, preview
+from anisketch_desktop.application.modes import draws_lines, finish_lines, same_lines
 from anisketch_desktop.gui.imaging import Pyramid, build_pyramid, downscale
 from anisketch_desktop.gui.workers import TaskRunner
 
@@ -36,7 +37,7 @@ class Result:
     image: np.ndarray | None  # full resolution; None while only a preview exists
     pyramid: Pyramid
     info: RunInfo | None
-    opaque: np.ndarray | None = None  # a U-Net sketch on paper: "transparent" re-composes it without a re-run
+    lines: np.ndarray | None = None  # sketch modes: the engine's line art (float), for the line controls
     options: Options | None = None  # what made it (names the saved file)
 
 
@@ -71,26 +72,41 @@ def load_pair(source: Path, output: Path, mode: str, *, state) -> tuple[Source, 
 
 
 def run_mode(image: np.ndarray, opts: Options, *, state) -> Result:
-    if opts.mode == "sketch":  # keep the lines on paper too, so the background can change without a re-run
-        from anisketch_desktop.core.pipeline import recompose_sketch
-
-        opaque, info = jobs.process(image, opts.with_(transparent=False), progress=state.progress,
-                                    cancel=state.cancelled)
-        out = recompose_sketch(opaque, opts.transparent)
+    opts = opts.with_(format="png")  # the canvas shows pictures; File > Export SVG traces them
+    if draws_lines(MODES[opts.mode]):  # keep the engine's lines: the line controls change without a re-run
+        lines, info = jobs.process(image, opts, progress=state.progress, cancel=state.cancelled, lines_only=True)
         state.check()
-        return Result(opts.mode, out, build_pyramid(out), info, opaque, opts)
+        out = finish_lines(lines, image, opts)
+        state.check()
+        return Result(opts.mode, out, build_pyramid(out), info, lines, opts)
     out, info = jobs.process(image, opts, progress=state.progress, cancel=state.cancelled)
     state.check()
     return Result(opts.mode, out, build_pyramid(out), info, options=opts)
 
 
-def recompose(result: Result, transparent: bool, *, state) -> Result:
-    from anisketch_desktop.core.pipeline import recompose_sketch
-
-    out = recompose_sketch(result.opaque, transparent)
+def refinish(result: Result, image: np.ndarray, opts: Options, *, state) -> Result:
+    """``result`` with other line controls (weight, threshold, tint, specks, background): the same function
+    on the same full-resolution lines as a saved file, so what the canvas shows is what is saved."""
+    opts = opts.with_(format="png")
+    opts.validate()
+    out = finish_lines(result.lines, image, opts)
     state.check()
-    options = result.options.with_(transparent=transparent) if result.options else None
-    return Result(result.mode, out, build_pyramid(out), result.info, result.opaque, options)
+    return Result(result.mode, out, build_pyramid(out), result.info, result.lines, opts)
+
+
+def export_svg(image: np.ndarray, result: Result | None, opts: Options, target: Path, *, state) -> Path:
+    """Trace the line art into ``target`` (SVG): from the lines on the canvas when they are the ones these
+    options draw, else drawn first. Written atomically; an existing file is replaced (the dialog asked)."""
+    opts = opts.with_(format="svg")
+    if result is not None and result.lines is not None and result.options and same_lines(result.options, opts):
+        lines = result.lines
+    else:
+        lines, _info = jobs.process(image, opts, progress=state.progress, cancel=state.cancelled, lines_only=True)
+    state.check()
+    svg = finish_lines(lines, image, opts)
+    state.check()
+    OUTPUT_KINDS["svg"].write(target, svg, True)
+    return target
 
 
 def run_preview(source: Source, opts: Options, *, state) -> Result:
@@ -116,6 +132,7 @@ class ImageSession(QObject):
     run_finished = Signal(object)  # Result (with RunInfo)
     auto_finished = Signal(dict)
     auto_progress = Signal(float)
+    exported = Signal(object)  # Path of a written SVG
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -125,6 +142,10 @@ class ImageSession(QObject):
         self._runner = TaskRunner(self, latest_wins=True, name="run")
         self._previewer = TaskRunner(self, latest_wins=True, name="preview")
         self._auto = TaskRunner(self, latest_wins=True, name="auto")
+        self._exporter = TaskRunner(self, latest_wins=True, name="export")
+        self._exporter.succeeded.connect(lambda tag, path: self.exported.emit(path))
+        self._exporter.error.connect(lambda tag, reason: self.failed.emit("Could not export the SVG", reason))
+        self._exporter.finished.connect(lambda tag: self.busy_changed.emit(""))
         self._loader.started.connect(lambda tag: self.busy_changed.emit(f"Opening {tag}…"))
         self._loader.succeeded.connect(self._on_loaded)
         self._loader.error.connect(lambda tag, reason: self.failed.emit(f"Could not open {tag}", reason))
@@ -219,11 +240,24 @@ class ImageSession(QObject):
         self.result = None
         self.result_changed.emit(None)
 
-    def set_transparent(self, transparent: bool) -> bool:
-        """Re-compose a U-Net sketch on the other background (off the GUI thread); False if it needs a run."""
-        if self.result is None or self.result.opaque is None or self.source is None:
+    def refinish(self, opts: Options) -> bool:
+        """Apply changed line controls to the sketch on the canvas (off the GUI thread, from its kept lines);
+        False when there is none whose lines these options draw (then it needs a run)."""
+        result = self.result
+        if result is None or result.lines is None or self.source is None or result.options is None:
             return False
-        self._previewer.submit(("recompose", id(self.source)), recompose, self.result, transparent)
+        if not same_lines(result.options, opts):
+            return False
+        self._previewer.submit(("refinish", id(self.source)), refinish, result, self.source.image, opts)
+        return True
+
+    def export_svg(self, opts: Options, target: Path) -> bool:
+        """Trace the line art of the picture on the canvas into ``target`` (``exported`` / ``failed`` follow)."""
+        if self.source is None or not draws_lines(MODES[opts.mode]):
+            return False
+        self.busy_changed.emit("Tracing the lines…")
+        self._exporter.submit(("export", id(self.source)), export_svg, self.source.image, self.result, opts,
+                              Path(target))
         return True
 
     # ------------------------------------------------------------------ XDoG preview
@@ -241,7 +275,7 @@ class ImageSession(QObject):
         self._previewer.submit(id(self.source), run_preview, self.source, *self._preview_args)
 
     def _on_preview_done(self, tag, result: Result) -> None:
-        if isinstance(tag, tuple):  # a re-composed U-Net sketch
+        if isinstance(tag, tuple):  # a sketch with other line controls
             if self.source is not None and tag[1] == id(self.source) and self.result is not None:
                 self.result = result
                 self.result_changed.emit(result)
@@ -258,5 +292,5 @@ class ImageSession(QObject):
 
     def shutdown(self) -> None:
         self._preview_timer.stop()
-        for runner in (self._loader, self._runner, self._previewer, self._auto):
+        for runner in (self._loader, self._runner, self._previewer, self._auto, self._exporter):
             runner.shutdown()

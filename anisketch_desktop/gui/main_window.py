@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QM
 
 from anisketch_desktop import paths
 from anisketch_desktop.application import MODES, Options, jobs
+from anisketch_desktop.application.modes import draws_lines
 from anisketch_desktop.application.naming import output_path
 from anisketch_desktop.core import formats
 from anisketch_desktop.core.errors import AniSketchError
@@ -142,6 +143,7 @@ class MainWindow(QMainWindow):
         self.queue.open_requested.connect(
             lambda job: self.session.open_result(job.source, job.output, job.mode))
         self.queue.runner.device_used.connect(self._on_device_used)
+        s.exported.connect(self._on_exported)
 
     # ------------------------------------------------------------------ opening
     def open_paths(self, items: list[Path]) -> int:
@@ -261,8 +263,8 @@ class MainWindow(QMainWindow):
     def _on_line_options_changed(self) -> None:
         if self.options.mode() == "xdog":
             self._request_preview()
-        elif self.options.mode() == "sketch":  # the lines are kept: only the background changes
-            self.session.set_transparent(self.options.transparent_check.isChecked())
+        elif self.options.mode() == "sketch":  # the lines are kept: only the line controls are redone
+            self.session.refinish(self.options.process_options())
 
     def _on_mode_changed(self, mode: str) -> None:
         result = self.session.result
@@ -324,6 +326,7 @@ class MainWindow(QMainWindow):
             a[key].setEnabled(
                 has_result or (self.options.mode() == "xdog" and self.session.source is not None)
             )
+        a["export_svg"].setEnabled(self.session.source is not None and draws_lines(MODES[self.options.mode()]))
         a["cancel"].setEnabled(self.session.is_running() or self.colorize.is_preparing())
         self.options.run_button.setEnabled(self.session.source is not None)
 
@@ -388,6 +391,26 @@ class MainWindow(QMainWindow):
             return
         self.settings.last_save_dir = str(target.parent)
         self.statusBar().showMessage(f"Saved {target}", 8000)
+
+    def export_svg(self) -> None:
+        """File > Export SVG…: the line art traced into filled vector paths, with the panel's line controls."""
+        source = self.session.source
+        opts = self.options.process_options()
+        if source is None or not draws_lines(MODES[opts.mode]):
+            self.statusBar().showMessage("Open a picture and choose a Sketch mode to export SVG line art", 6000)
+            return
+        out = self.queue.output_settings()
+        src = source.path or Path(self.settings.last_save_dir or Path.home()) / "pasted.png"
+        start = output_path(src, Path(src.name), out.folder, opts.with_(template=out.template, format="svg"))
+        name, _ = QFileDialog.getSaveFileName(self, "Export SVG line art", str(start), "SVG vector art (*.svg)")
+        if not name:
+            return
+        target = Path(name) if name.lower().endswith(".svg") else Path(name + ".svg")
+        self.session.export_svg(opts, target)  # the dialog has asked about replacing
+
+    def _on_exported(self, target: Path) -> None:
+        self.settings.last_save_dir = str(Path(target).parent)
+        self.statusBar().showMessage(f"Exported {target}", 8000)
 
     def copy_result(self) -> None:
         if self._result_or_run("copy"):

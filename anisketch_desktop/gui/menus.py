@@ -60,6 +60,10 @@ def build_menus(w: MainWindow) -> dict[str, QAction]:
             w, "Save Result &As…", w.save_as, "Ctrl+Shift+S", "Save the result where you choose"
         ),
         "copy": _action(w, "&Copy Result", w.copy_result, StdKey.Copy, "Copy the result to the clipboard"),
+        "export_svg": _action(
+            w, "E&xport SVG…", w.export_svg, "Ctrl+Shift+E",
+            "Trace the line art into filled vector paths (Inkscape, Illustrator, Krita)",
+        ),
         "quit": _action(w, "&Quit", w.close, StdKey.Quit),
         "run": _action(
             w, "&Run", w.run_current, ["Ctrl+R", "F5"], "Process the picture on the canvas", SP.SP_MediaPlay
@@ -111,7 +115,8 @@ def build_menus(w: MainWindow) -> dict[str, QAction]:
     recent = file_menu.addMenu("Open &Recent")
     recent.aboutToShow.connect(lambda: _fill_recent(w, recent))
     file_menu.addSeparator()
-    file_menu.addActions([a["paste"], a["save"], a["save_as"], a["copy"], w.colorize.actions["export_layers"]])
+    file_menu.addActions([a["paste"], a["save"], a["save_as"], a["export_svg"], a["copy"],
+                          w.colorize.actions["export_layers"]])
     file_menu.addSeparator()
     file_menu.addAction(a["quit"])
 

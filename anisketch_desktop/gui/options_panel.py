@@ -11,14 +11,17 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QScrollArea,
+    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from anisketch_desktop.application import MODES, Options
+from anisketch_desktop.application.modes import draws_lines
 from anisketch_desktop.core.formats import DEVICES
 from anisketch_desktop.gui.settings import Settings
 from anisketch_desktop.gui.xdog_panel import XDoGPanel
@@ -87,6 +90,22 @@ class OptionsPanel(QWidget):
         self.speck_spin.valueChanged.connect(self.line_options_changed)
         form.addRow(self.transparent_check)
         form.addRow("Remove specks:", self.speck_spin)
+        self.weight_slider = self._slider("line_weight", -2, 2, "Thinner (−2) or bolder (+2) lines; 0 = as drawn")
+        self.weight_label = QLabel()
+        self.threshold_slider = self._slider(
+            "line_threshold", 0, 100, "Clean-up: 0 keeps soft gray pencil lines; higher gives crisper "
+            "black-and-white ink (100 = pure black and white)")
+        self.threshold_label = QLabel()
+        for label in (self.weight_label, self.threshold_label):
+            label.setMinimumWidth(label.fontMetrics().horizontalAdvance("100%") + 4)
+        self.tint_check = QCheckBox("Lines in colour (色トレス)")
+        self.tint_check.setObjectName("line_tint")
+        self.tint_check.setToolTip("Each line takes a dark shade of the picture's colours beside it")
+        self.tint_check.toggled.connect(self.line_options_changed)
+        form.addRow("Line weight:", self._with_label(self.weight_slider, self.weight_label))
+        form.addRow("Clean-up:", self._with_label(self.threshold_slider, self.threshold_label))
+        form.addRow(self.tint_check)
+        self._update_line_labels()
 
         self.device_box = device_box = QGroupBox("Device")
         row = QHBoxLayout(device_box)
@@ -132,6 +151,31 @@ class OptionsPanel(QWidget):
         outer.addWidget(scroll, 1)
         outer.addLayout(buttons)
 
+    def _slider(self, name: str, low: int, high: int, tip: str) -> QSlider:
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setObjectName(name)
+        slider.setRange(low, high)
+        slider.setPageStep(1 if high - low < 10 else 10)
+        slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        slider.setTickInterval(1 if high - low < 10 else 25)
+        slider.setToolTip(tip)
+        slider.valueChanged.connect(self._update_line_labels)
+        slider.valueChanged.connect(self.line_options_changed)
+        return slider
+
+    @staticmethod
+    def _with_label(slider: QSlider, label: QLabel) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(slider, 1)
+        row.addWidget(label)
+        return box
+
+    def _update_line_labels(self) -> None:
+        self.weight_label.setText(f"{self.weight_slider.value():+d}" if self.weight_slider.value() else "0")
+        self.threshold_label.setText(f"{self.threshold_slider.value()}%" if self.threshold_slider.value() else "soft")
+
     # ------------------------------------------------------------------ values
     def mode(self) -> str:
         for key, button in self.mode_buttons.items():
@@ -158,7 +202,14 @@ class OptionsPanel(QWidget):
             flats=self.flats_check.isChecked(),
             speck_size=self.speck_spin.value(),
             device=self.device(),
+            **self._line_values(),
         )
+
+    def _line_values(self) -> dict:
+        if not self._line_controls_shown(MODES[self.mode()]):  # hidden controls never change a result
+            return {}
+        return {"line_weight": self.weight_slider.value(), "threshold": self.threshold_slider.value() / 100.0,
+                "tint": self.tint_check.isChecked() and draws_lines(MODES[self.mode()])}
 
     def set_models(self, sketch: list, color: list) -> None:
         """Fill the model menus with ``ModelInfo``s, keeping the current (or saved) choice."""
@@ -195,6 +246,9 @@ class OptionsPanel(QWidget):
         s.transparent = self.transparent_check.isChecked()
         s.flats = self.flats_check.isChecked()
         s.speck_size = self.speck_spin.value()
+        s.line_weight = self.weight_slider.value()
+        s.line_threshold = self.threshold_slider.value()
+        s.line_tint = self.tint_check.isChecked()
         s.xdog_params = self.xdog_panel.params()
 
     def restore_state(self) -> None:
@@ -204,6 +258,9 @@ class OptionsPanel(QWidget):
         self.transparent_check.setChecked(s.transparent)
         self.flats_check.setChecked(s.flats)
         self.speck_spin.setValue(s.speck_size)
+        self.weight_slider.setValue(max(-2, min(2, s.line_weight)))
+        self.threshold_slider.setValue(max(0, min(100, s.line_threshold)))
+        self.tint_check.setChecked(s.line_tint)
         if s.xdog_params:
             self.xdog_panel.set_params(s.xdog_params)
 
@@ -224,6 +281,16 @@ class OptionsPanel(QWidget):
         form.setRowVisible(self.flats_check, "flats" in mode.options)
         self.models_box.setVisible(bool(mode.tasks))
         self.device_box.setVisible("device" in mode.options)  # XDoG always runs on the CPU
-        self.lines_box.setVisible(bool({"transparent", "specks"} & mode.options))
+        self.lines_box.setVisible(bool({"transparent", "specks", "lines"} & mode.options))
+        form = self.lines_box.layout()
+        for widget in (self.weight_slider.parentWidget(), self.threshold_slider.parentWidget()):
+            form.setRowVisible(widget, self._line_controls_shown(mode))
+        form.setRowVisible(self.tint_check, self._line_controls_shown(mode) and draws_lines(mode))
         self.transparent_check.setEnabled("transparent" in mode.options)
         self.speck_spin.setEnabled("specks" in mode.options)
+
+    @staticmethod
+    def _line_controls_shown(mode) -> bool:
+        """Weight / clean-up / tint rows: the modes with line controls, except XDoG, whose own panel sets the
+        thickness (sigma) and crispness (phi) live (and the panel must fit at 1280x800); the CLI has them all."""
+        return "lines" in mode.options and "xdog" not in mode.options

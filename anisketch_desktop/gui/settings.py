@@ -57,6 +57,9 @@ class Settings:
     transparent = _Setting("process/transparent", False, bool)
     flats = _Setting("process/flats", True, bool)
     speck_size = _Setting("process/speck_size", 0, int)
+    line_weight = _Setting("process/line_weight", 0, int)
+    line_threshold = _Setting("process/line_threshold", 0, int)  # percent
+    line_tint = _Setting("process/line_tint", False, bool)
     xdog_params = _Setting("process/xdog_params", {}, dict)
     theme = _Setting("ui/theme", "dark", str)
     compare_layout = _Setting("ui/compare_layout", "split", str)
