@@ -61,7 +61,7 @@ def build_menus(w: MainWindow) -> dict[str, QAction]:
         ),
         "copy": _action(w, "&Copy Result", w.copy_result, StdKey.Copy, "Copy the result to the clipboard"),
         "export_svg": _action(
-            w, "E&xport SVG…", w.export_svg, "Ctrl+Shift+E",
+            w, "E&xport SVG…", w.export_svg, "Ctrl+Alt+E",
             "Trace the line art into filled vector paths (Inkscape, Illustrator, Krita)",
         ),
         "quit": _action(w, "&Quit", w.close, StdKey.Quit),
