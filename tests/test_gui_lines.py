@@ -11,12 +11,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from lxml import etree  # noqa: E402
+from lxml import etree
 
-from anisketch_desktop import paths  # noqa: E402
-from anisketch_desktop.application import jobs  # noqa: E402
-from anisketch_desktop.core import imageio  # noqa: E402
-from anisketch_desktop.gui.main_window import MainWindow  # noqa: E402
+from anisketch_desktop import paths
+from anisketch_desktop.application import jobs
+from anisketch_desktop.core import imageio
+from anisketch_desktop.gui.main_window import MainWindow
 
 
 def _picture(h: int = 120, w: int = 160) -> np.ndarray:
