@@ -114,3 +114,23 @@ def test_hard_evaluation_reports_per_picture_and_solid_ink(flats_dir, tmp_path, 
     assert xdog["f1_flats"] > 0.5  # XDoG finds drawn lines on flat colours
     assert cv2.imread(str(tmp_path / "fig.png")) is not None
     assert "| tiny_sketch |" in evaluate_hard.table(res)
+
+
+def test_hard_results_go_into_the_model_card(tmp_path):
+    from training import evaluate_hard
+
+    res = {"pictures": ["flats/a", "painted/a~painted"], "best_fixed_preset": "xdog:default",
+           "f1_each": {"xdog:default": [0.9, 0.5], "xdog:auto": [0.8, 0.6], "m": [0.95, 0.7]},
+           "methods": {"xdog:default": {"f1": 0.7, "f1_flats": 0.9, "f1_painted": 0.5},
+                       "xdog:auto": {"f1": 0.7, "f1_flats": 0.8, "f1_painted": 0.6, "solid_synthetic": 0.0},
+                       "m": {"f1": 0.825, "f1_flats": 0.95, "f1_painted": 0.7, "solid_synthetic": 0.5,
+                             "wins_vs_best_preset": "2/2", "wins_vs_auto": "2/2"},
+                       "other": {"f1": 0.1, "f1_flats": 0.1, "f1_painted": 0.1}}}
+    card = tmp_path / "m.md"
+    card.write_text("# m\n\n## Notes\n\nnotes\n\n## Limits\n\nlimits\n")
+    for _ in range(2):  # replaced, not repeated
+        evaluate_hard.add_to_card(card, res, "m")
+    text = card.read_text()
+    assert text.count(evaluate_hard.HARD_HEADER) == 1 and text.index("## Harder split") < text.index("## Notes")
+    assert "| m | 0.8250 |" in text and "| painted/a~painted | 0.500 | 0.600 | 0.700 |" in text
+    assert "| other |" not in text  # only XDoG and the card's own model

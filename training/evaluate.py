@@ -133,6 +133,9 @@ def main(argv=None) -> int:
         from training import evaluate_hard
 
         out["hard"] = evaluate_hard.main_args(ns)
+        if ns.update_cards:
+            for path in ns.sketch:
+                evaluate_hard.add_to_card(Path(path).with_suffix(".md"), out["hard"], Path(path).stem)
         text = json.dumps(out, indent=1)
         print(text)
         if ns.json:

@@ -172,3 +172,42 @@ def main_args(ns) -> dict:
     print(table(res), file=sys.stderr)
     return res
 
+
+
+HARD_HEADER = "## Harder split (`python -m training.evaluate --hard`)"
+
+
+def card_section(res: dict, model: str) -> str:
+    """The harder split's results for one model's card: the summary next to XDoG, then every picture."""
+    keep = {m: row for m, row in res["methods"].items() if m.startswith("xdog:") or m == model}
+    summary = table({**res, "methods": keep})
+    best = res["best_fixed_preset"]
+    lines = [HARD_HEADER, "",
+             "Real line art none of the sketch recipes trained on: the 8 clean validation pairs, 10 non-clean pairs "
+             "whose line art still matches (pencil, tonal and painted pictures), held-out webtoon series "
+             "(lineart_flats, the colour composite as is) and the same sets repainted (shaded, blurred fills, "
+             "recoloured lines). Solid ink: share of the filled-ink interior drawn as ink (real: line art with "
+             "fills; synthetic: black lettering and shapes on pictures). Best fixed preset = best mean F1.", "",
+             summary, "", "<details><summary>Per picture (line F1)</summary>", "",
+             f"| picture | {best} | xdog:auto | {model} |", "|---|---|---|---|"]
+    for i, name in enumerate(res["pictures"]):
+        f = res["f1_each"]
+        lines.append(f"| {name} | {f[best][i]:.3f} | {f['xdog:auto'][i]:.3f} | {f[model][i]:.3f} |")
+    lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def add_to_card(card_path, res: dict, model: str) -> None:
+    """Put (or replace) the harder-split section of a model card, before its ``## Notes`` / ``## Limits``."""
+    from training.export import write_card
+
+    text = Path(card_path).read_text(encoding="utf-8")
+    section = card_section(res, model) + "\n"
+    if HARD_HEADER in text:
+        start = text.index(HARD_HEADER)
+        nxt = text.find("\n## ", start + len(HARD_HEADER))
+        text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
+    else:
+        at = next((text.index(h) for h in ("## Notes", "## Limits") if h in text), len(text))
+        text = text[:at] + section + "\n" + text[at:]
+    write_card(Path(card_path), text)
