@@ -35,8 +35,21 @@ def _bug(*, state):
     return {}["missing"]
 
 
-def test_task_runs_on_another_thread_and_reports_back(qtbot):
-    runner = TaskRunner()
+@pytest.fixture
+def runner_factory():
+    runners = []
+
+    def make(**kwargs) -> TaskRunner:
+        runners.append(TaskRunner(**kwargs))
+        return runners[-1]
+
+    yield make
+    for runner in runners:
+        assert runner.shutdown(timeout_ms=5000)
+
+
+def test_task_runs_on_another_thread_and_reports_back(qtbot, runner_factory):
+    runner = runner_factory()
     results, progress = [], []
     runner.succeeded.connect(lambda tag, result: results.append((tag, result, threading.get_ident())))
     runner.progress.connect(lambda tag, f: progress.append(f))
@@ -50,8 +63,8 @@ def test_task_runs_on_another_thread_and_reports_back(qtbot):
     qtbot.waitUntil(lambda: not runner.is_busy(), timeout=2000)
 
 
-def test_errors_become_readable_reasons(qtbot):
-    runner = TaskRunner()
+def test_errors_become_readable_reasons(qtbot, runner_factory):
+    runner = runner_factory()
     reasons = []
     runner.failed.connect(lambda tag, reason: reasons.append((tag, reason)))
     runner.submit("user", _user_error)
@@ -61,8 +74,8 @@ def test_errors_become_readable_reasons(qtbot):
     assert reasons[1][0] == "bug" and reasons[1][1].startswith("KeyError")
 
 
-def test_latest_request_wins_and_cancels_the_running_one(qtbot):
-    runner = TaskRunner(latest_wins=True)
+def test_latest_request_wins_and_cancels_the_running_one(qtbot, runner_factory):
+    runner = runner_factory(latest_wins=True)
     started = threading.Event()
     events = []
     runner.cancelled.connect(lambda tag: events.append(("cancelled", tag)))
@@ -83,3 +96,19 @@ def test_shutdown_waits_for_the_thread(qtbot):
     runner.submit("slow", _until_cancelled, started)
     assert started.wait(5)
     assert runner.shutdown(timeout_ms=3000)
+
+
+def test_a_runner_dropped_mid_task_does_not_take_its_thread_down(qtbot):
+    """An unparented runner garbage-collected while its task runs must not abort the process."""
+    import gc
+
+    from anisketch_desktop.gui import workers
+
+    started = threading.Event()
+    runner = TaskRunner()
+    runner.submit("slow", _until_cancelled, started)
+    assert started.wait(5)
+    runner.cancel_all()
+    del runner
+    gc.collect()  # Qt would abort here ("QThread: Destroyed while thread is still running") without _LIVE
+    qtbot.waitUntil(lambda: all(t.isFinished() for t, _ in list(workers._LIVE)), timeout=5000)

@@ -55,6 +55,12 @@ def _detached(exc: BaseException) -> BaseException:
     return exc
 
 
+# Threads (with their workers) that have started and not been reaped by their runner. A QThread destroyed while
+# it runs aborts the process ("QThread: Destroyed while thread is still running"); a runner that is garbage
+# collected mid-task (an unparented one going out of scope) would otherwise take its thread with it.
+_LIVE: set[tuple[QThread, Worker]] = set()
+
+
 class TaskState:
     """What a task function sees: progress and partial-result reporting and the cancel flag (no Qt)."""
 
@@ -209,6 +215,7 @@ class TaskRunner(QObject):
         worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._on_thread_finished)
         self._worker, self._thread, self._tag = worker, thread, tag
+        _LIVE.add((thread, worker))  # never destroyed while running, even if this runner is (Qt would abort)
         self.started.emit(tag)
         thread.start()
 
@@ -239,6 +246,7 @@ class TaskRunner(QObject):
         self._thread = self._worker = None
         if thread is not None:
             thread.wait()
+            _LIVE.discard((thread, worker))
             thread.deleteLater()
         if worker is not None:
             worker.deleteLater()
