@@ -337,9 +337,10 @@ class InferenceEngine:
             while True:
                 side = self.tile_for(height, width)
                 self.last_plan = tiling.plan_tiles(height, width, multiple, side, self.overlap)
+                tile_fn = fn if self.last_plan.count == 1 else partial(_then_release, fn)
                 try:
                     return tiling.run_tiled(
-                        image, fn, multiple=multiple, out_channels=self.config.out_channels, tile=side,
+                        image, tile_fn, multiple=multiple, out_channels=self.config.out_channels, tile=side,
                         overlap=self.overlap, progress=progress, cancel=cancel, prepare=prepare, out=out,
                     )
                 except Exception as exc:
@@ -355,6 +356,14 @@ class InferenceEngine:
                     del exc
                     memory.free_device_cache(self.device)
                     self.oom_side = smaller
+
+
+def _then_release(fn, tile: np.ndarray) -> np.ndarray:
+    """``fn(tile)``, then the allocator's free pages go back to the system: between the tiles of a big picture
+    the freed working set of one pass would otherwise stay resident and add to the next pass's peak."""
+    out = fn(tile)
+    memory.release_free_memory()
+    return out
 
 
 def _prepare_tile(

@@ -8,8 +8,11 @@ memory the engine halves the tile side and tries again (``is_out_of_memory``).
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
+import sys
+from functools import lru_cache
 
 CPU_BUDGET_MB = 768  # a desktop's default: 1080p and 4K run whole with the default sketch model (see below)
 CPU_BUDGET_FRACTION = 1 / 16  # ... but never more than this share of the machine's memory
@@ -96,6 +99,24 @@ def is_out_of_memory(exc: BaseException) -> bool:
         pass
     text = str(exc).lower()
     return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    """glibc's ``malloc_trim`` (Linux), or None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_free_memory() -> None:
+    """Hand the C allocator's free pages back to the system (glibc only; a no-op elsewhere)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def free_device_cache(device) -> None:
