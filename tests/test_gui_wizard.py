@@ -162,3 +162,15 @@ def test_empty_folder_to_a_trained_model_selected_in_the_main_window(qtbot, wind
     assert combo.currentData() == str(model_file)  # selected, ready to sketch with
     assert "wizard test (sketch)" in combo.currentText()
     wizard.close()
+
+
+def test_a_crawl_where_every_download_failed_says_so(qtbot, window, server, tmp_path):
+    server.inject("/sample/", "status", times=100, code=404)
+    wizard = open_wizard(qtbot, window, tmp_path / "failing")
+    try:
+        crawl(qtbot, wizard, server, count=3)
+        banner = wizard.crawl_page.banner
+        assert banner.kind == "error" and "Every download of this crawl failed (8)" in banner.text()  # all 8 tried
+        assert "HTTP 404" in banner.text()
+    finally:
+        wizard.shutdown()

@@ -270,7 +270,12 @@ class CrawlPage(QWidget):
             more = " The site has no more posts for these tags." if report.exhausted else ""
             text = (f"Crawl finished: {report.downloaded:,} new pictures ({report.total:,} for these tags), "
                     f"{report.failed:,} failed, {report.unsafe:,} unsafe posts skipped.{more}")
-            self.banner.show_message("success", text)
+            if report.failed and not report.downloaded:  # the CLI exits 1 here: say it as plainly
+                text = (f"Every download of this crawl failed ({report.failed:,}); the first: {report.errors[0]}. "
+                        "Check the site and your connection; failed pictures are retried on the next Start.")
+                self.banner.show_message("error", text)
+            else:
+                self.banner.show_message("success", text)
             self._log(text)
         elif tag == "import":
             text = (f"Imported {report.added:,} pictures; {report.duplicates:,} already there, "
