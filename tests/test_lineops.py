@@ -162,7 +162,7 @@ def test_application_options_carry_the_line_controls(tmp_path):
     picture = _picture()
     picture[100:106, 20:300] = 0
     for bad in (dict(line_weight=3), dict(threshold=-0.1), dict(format="pdf"),
-                dict(mode="colorize", format="svg")):
+                dict(mode="colorize", format="svg"), dict(mode="style", tint=True)):
         with pytest.raises(InvalidOptionError):
             Options(**{"mode": "xdog", **bad}).validate()
     plain = Options(mode="xdog")

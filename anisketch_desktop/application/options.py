@@ -9,7 +9,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from anisketch_desktop.application.modes import get_mode
+from anisketch_desktop.application.modes import draws_lines, get_mode
 from anisketch_desktop.application.naming import DEFAULT_TEMPLATE, check_template
 from anisketch_desktop.core.errors import InvalidOptionError
 from anisketch_desktop.core.formats import DEFAULT_MAX_PIXELS, DEVICES
@@ -94,6 +94,9 @@ class Options:
                 raise InvalidOptionError(f"The line weight must be a whole number from -2 to 2, not {self.line_weight}")
             if not 0.0 <= float(self.threshold) <= 1.0:
                 raise InvalidOptionError(f"The line threshold must be from 0 to 1, not {self.threshold}")
+            if self.tint and not draws_lines(mode):
+                raise InvalidOptionError(f"{mode.label} colours the lines itself; lines in colour (--tint) are for "
+                                         "the sketch modes")
         if self.format not in FORMATS:
             raise InvalidOptionError(f"Unknown output format {self.format!r}; use {' or '.join(FORMATS)}")
         if self.format != "png" and "format" not in mode.options:
