@@ -321,7 +321,7 @@ def colorize_result(
     from anisketch_desktop.core.guided import ColorizeSession
 
     session = ColorizeSession(image, model=model, device=device, reference=reference)
-    session.prepare(progress=_sub_progress(progress, 0.0, 0.95), cancel=cancel)
+    session.prepare(progress=_sub_progress(progress, 0.0, 0.92), cancel=cancel)
     result = session.render(hints, flat=flats is not False, soft=soft, cancel=cancel)
     if progress is not None:
         progress(1.0)
