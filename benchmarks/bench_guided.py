@@ -19,10 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # <repo>/../shared/data
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lines", default="/work/shared/data/lineart_flats/line/smexp_0078_left.png")
+    parser.add_argument("--lines", default=str(SHARED_DATA / "lineart_flats/line/smexp_0078_left.png"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)

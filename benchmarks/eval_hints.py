@@ -31,6 +31,8 @@ from anisketch_desktop.core.palette import to_lab
 from anisketch_desktop.core.regions import region_means
 from training.color_metrics import psnr
 
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # <repo>/../shared/data
+
 
 def _scores(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     de = np.sqrt(((to_lab(pred / 255.0) - to_lab(truth / 255.0)) ** 2).sum(-1))
@@ -75,7 +77,7 @@ def _truth_hints(truth: np.ndarray, min_area: int = 30, min_depth: float = 3.0) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="/work/shared/data/lineart_flats")
+    parser.add_argument("--data", default=str(SHARED_DATA / "lineart_flats"))
     parser.add_argument("--count", type=int, default=10)
     parser.add_argument("--hints", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)

@@ -20,10 +20,12 @@ from anisketch_desktop.core.guided import ColorizeSession
 from anisketch_desktop.core.imageio import read_image, to_uint8_rgb
 from benchmarks.eval_hints import _scores
 
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # <repo>/../shared/data
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="/work/shared/data/lineart_flats")
+    parser.add_argument("--data", default=str(SHARED_DATA / "lineart_flats"))
     parser.add_argument("--series", default="D4")
     parser.add_argument("--count", type=int, default=8)
     args = parser.parse_args(argv)

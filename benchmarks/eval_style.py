@@ -21,12 +21,14 @@ from anisketch_desktop.core import pipeline
 from anisketch_desktop.core.imageio import read_image, save_image, to_uint8_rgb
 from training.color_metrics import colorfulness, psnr
 
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # <repo>/../shared/data
+
 DATA = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "data" / "colors"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="/work/shared/data/colors", help="folder of colour pictures")
+    parser.add_argument("--data", default=str(SHARED_DATA / "colors"), help="folder of colour pictures")
     parser.add_argument("--count", type=int, default=8, help="pictures (evenly spread over the sorted folder)")
     parser.add_argument("--grid", default="", help="also write source | result pairs to this file")
     args = parser.parse_args(argv)
