@@ -382,13 +382,7 @@ def save_image(
         )
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists (pass overwrite to replace it)")
-    payload = _encode(np.asarray(image), fmt, quality, path.name)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ImageWriteError(f"cannot create the folder {path.parent}: {exc.strerror or exc}") from None
-    _write_atomic(path, payload, overwrite)
-    return path
+    return save_file(path, _encode(np.asarray(image), fmt, quality, path.name), overwrite=overwrite)
 
 
 def save_file(path: str | os.PathLike, payload: bytes, *, overwrite: bool = False) -> Path:
