@@ -192,3 +192,42 @@ def test_queue_reads_the_next_picture_while_writing_the_last(panel, qtbot, tmp_p
     assert sorted(written) == ["p0", "p1", "p2", "p3"] and "p4" not in reads
     assert sum(reads[f"p{i + 1}"] < written[f"p{i}"] for i in range(3)) >= 2
     assert [j.state for j in panel.model.jobs()] == [JobState.DONE] * 4
+
+
+def test_queued_colorize_takes_the_hints_saved_on_the_canvas(panel, qtbot, tmp_path, tiny_flats_model):
+    """A drawing hinted in the hint tool and then queued is coloured with its hints; one without saved hints
+    gets the proposal alone. The options come from the window's own options panel."""
+    import cv2
+
+    from anisketch_desktop.core.hints import HintPoint, Hints
+    from anisketch_desktop.gui import hint_store
+    from anisketch_desktop.gui.options_panel import OptionsPanel
+
+    files = []
+    for name, right in (("hinted", 80), ("plain", 90)):  # other pixels: not the same drawing moved
+        lines = np.full((120, 160), 255, np.uint8)
+        cv2.rectangle(lines, (10, 10), (right, 110), 0, 2)
+        files.append((imageio.save_image(tmp_path / "in" / f"{name}.png", lines), None))
+    hinted = files[0][0]
+    green = (10, 200, 30)
+    key = hint_store.drawing_key(hinted, imageio.read_image(hinted))  # as the hint tool keys an opened drawing
+    hint_store.store_hints(key, Hints(points=(HintPoint(40, 60, green),)))
+
+    options_panel = OptionsPanel(Settings())
+    qtbot.addWidget(options_panel)
+    options_panel.set_mode("colorize")
+    opts = options_panel.process_options().with_(models={"colorize": str(tiny_flats_model)}, device="cpu")
+    assert opts.saved_hints and opts.hint_data is None and not opts.hints
+    _add(panel, files, opts)
+    with qtbot.waitSignal(panel.runner.batch_finished, timeout=60_000):
+        panel.runner.start()
+    assert [j.state for j in panel.model.jobs()] == [JobState.DONE] * 2
+    out_hinted, out_plain = (imageio.read_image(j.output) for j in panel.model.jobs())
+    assert tuple(out_hinted[60, 40]) == green
+    assert tuple(out_plain[60, 40]) != green
+    assert out_hinted[10, 40].max() < 10  # the lines stay on top
+    # without the option (the CLI's default) the saved hints are not read
+    from anisketch_desktop.application.jobs import run_job
+
+    outcome = run_job(hinted, tmp_path / "cli" / "hinted.png", opts.with_(saved_hints=False))
+    assert tuple(imageio.read_image(outcome.output)[60, 40]) != green

@@ -112,6 +112,12 @@ def _teacher_samples(pairs_dir: str, spec: dict, val_names: set[str]):
     if not Path(model).is_file():
         raise ModelLoadError(f"Teacher model {model!r} not found (train the sketch_hq recipe first)")
     colors = [c for n, c, _ in data.list_pairs(pairs_dir, "all") if n not in val_names]
+    extra = spec.get("teacher_colors")  # a folder of colour pictures without line art (e.g. shared/data/colors)
+    if extra:
+        folder = Path(DEFAULT_COLORS if extra is True else extra)
+        if not folder.is_dir():
+            raise AniSketchError(f"Colour folder {str(folder)!r} for the teacher's targets not found")
+        colors += sorted(p for p in folder.iterdir() if p.suffix.lower() in data.IMAGE_EXTS)
     cache = Path("runs/cache") / f"teacher-{teacher_key(model, scale)}"
     samples = data.xdog_samples(colors, TeacherTarget(model, scale=scale), cache_dir=cache)
     for s in samples:

@@ -45,8 +45,10 @@ def check(options: Options) -> None:
         raise InvalidOptionError(f"Reference {options.reference}: no such file")
 
 
-def hints_for(options: Options, source: Path | None, shape: tuple[int, int]):
-    """The hints of the picture ``source`` (``Hints`` or None), checked against its ``shape``."""
+def hints_for(options: Options, source: Path | None, shape: tuple[int, int], image: np.ndarray | None = None):
+    """The hints of the picture ``source`` (``Hints`` or None), checked against its ``shape``: the live
+    ``hint_data``, else the ``hints`` file or folder, else (``saved_hints``) the hints the window's hint tool saved
+    for this drawing (``image``: its pixels, which the saved hints are keyed by)."""
     from anisketch_desktop.core.hints import Hints, load_hints
 
     if options.hint_data is not None:
@@ -57,6 +59,10 @@ def hints_for(options: Options, source: Path | None, shape: tuple[int, int]):
             Hints.from_json(hints.to_json(), shape, source="hints")  # still inside this picture?
         return hints
     if not options.hints:
+        if options.saved_hints and source is not None and image is not None:
+            from anisketch_desktop.application import saved_hints
+
+            return saved_hints.find_hints(saved_hints.drawing_key(Path(source), image), shape)
         return None
     path = Path(options.hints)
     if path.is_dir():
@@ -102,7 +108,7 @@ def result_of(image, options: Options, engines: dict, progress=None, cancel=None
         return pipeline.style_result(image, sketch_model=engines["sketch"], flats=flat,
                                      speck_size=options.speck_size, lines=options.line_options(),
                                      progress=progress, cancel=cancel)
-    hints = hints_for(options, source, image.shape[:2])
+    hints = hints_for(options, source, image.shape[:2], image)
     return pipeline.colorize_result(image, hints=hints, reference=reference_of(options), model=engines["colorize"],
                                     flats=flat, soft=options.soft, progress=progress, cancel=cancel)
 

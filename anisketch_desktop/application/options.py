@@ -43,6 +43,7 @@ class Options:
     format: str = "png"  # sketch: "png" (the template's picture format) or "svg" (traced filled paths)
     hints: str = ""  # colorize: a JSON file of one picture's hints, or a folder of <stem>.json (see guided.py)
     hint_data: Any = None  # colorize: live hints (core.hints.Hints) for the picture at hand; wins over ``hints``
+    saved_hints: bool = False  # colorize: without ``hints``, each drawing's hints saved by the window's hint tool
     reference: str = ""  # colorize: a coloured picture whose palette the colours take
     soft: bool = False  # colorize: the network's light and shade inside regions (a shading layer)
     layers: bool = False  # colorize/style: also write a layered PSD (<stem>_colorize.psd)

@@ -202,6 +202,7 @@ class OptionsPanel(QWidget):
             flats=self.flats_check.isChecked(),
             speck_size=self.speck_spin.value(),
             device=self.device(),
+            saved_hints=True,  # a queued drawing is coloured with the hints placed on it in the hint tool
             **self._line_values(),
         )
 
