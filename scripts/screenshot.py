@@ -357,7 +357,7 @@ def drive(app, args, work: Path, result: dict) -> None:
         result["ok"] = True
     except Failed as exc:
         print(f"screenshot failed: {exc}", file=sys.stderr, flush=True)
-    except Exception:  # noqa: BLE001 - report anything, then quit cleanly
+    except Exception:
         traceback.print_exc()
     finally:
         app.quit()
