@@ -71,6 +71,21 @@ def test_draw_hints_dots_and_strokes():
     assert mask[:, 40].sum() <= 5 and mask[:, 10].sum() == 3  # a stroke of width ~3, a dot of radius 1
 
 
+def test_spread_hints_give_every_pixel_its_nearest_hint_and_a_falling_confidence():
+    rgb, mask = proposal.draw_hints((40, 60), points=[(5, 20, (255, 0, 0)), (55, 20, (0, 0, 255))], radius=1.0)
+    dots_rgb, dots_mask = proposal.encode_hints(rgb, mask, "dots")
+    np.testing.assert_array_equal(dots_mask, mask)
+    spread, confidence = proposal.encode_hints(rgb, mask, "spread", reach=10.0)
+    assert tuple(spread[0, 0]) == (1.0, 0.0, 0.0) and tuple(spread[39, 59]) == (0.0, 0.0, 1.0)
+    assert tuple(spread[20, 25]) == (1.0, 0.0, 0.0) and tuple(spread[20, 35]) == (0.0, 0.0, 1.0)
+    assert confidence[20, 5] == 1.0 and abs(confidence[20, 15] - np.exp(-0.9)) < 0.01  # 9 px from the dot's edge
+    assert confidence[20, 5] > confidence[20, 15] > confidence[20, 25] > 0.0
+    none_rgb, none_conf = proposal.encode_hints(np.zeros_like(rgb), np.zeros_like(mask), "spread")
+    assert not none_rgb.any() and not none_conf.any()
+    with pytest.raises(AniSketchError):
+        proposal.encode_hints(rgb, mask, "blobs")
+
+
 def test_hint_planes_scale_to_the_working_size():
     from training.hint_eval import as_hints
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from anisketch_desktop.core.proposal import draw_hints
+from anisketch_desktop.core.proposal import draw_hints, encode_hints
 from training.data import PatchSampler, _chw
 
 
@@ -95,9 +95,10 @@ def sample_hints(rng: np.random.Generator, target: np.ndarray, lines: np.ndarray
 class HintPatchSampler(PatchSampler):
     """``PatchSampler`` for hint models: inputs are ``N x 5`` (line art, hint RGB, hint mask)."""
 
-    def __init__(self, *args, hints: dict | None = None, **kw):
+    def __init__(self, *args, hints: dict | None = None, encoding: str = "dots", **kw):
         super().__init__(*args, **kw)
         self.spec = HintSpec(**(hints or {}))
+        self.encoding = encoding  # the model's hint_encoding (core.proposal.encode_hints)
 
     def batch(self, step: int, batch_size: int, rank: int = 0):
         rng = self.rng(step, rank)
@@ -106,7 +107,7 @@ class HintPatchSampler(PatchSampler):
         for i in idx:
             inp, tgt = self.example(self.samples[i], rng)
             points, strokes = sample_hints(rng, tgt, inp, self.spec)
-            rgb, mask = draw_hints(inp.shape, points, strokes, self.spec.radius)
-            xs.append(np.concatenate([_chw(inp), rgb.transpose(2, 0, 1) * mask[None], mask[None]]))
+            rgb, mask = encode_hints(*draw_hints(inp.shape, points, strokes, self.spec.radius), self.encoding)
+            xs.append(np.concatenate([_chw(inp), rgb.transpose(2, 0, 1), mask[None]]))
             ys.append(_chw(tgt))
         return np.stack(xs), np.stack(ys)

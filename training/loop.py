@@ -286,7 +286,7 @@ def train(
     if config.hint_channels:
         from training.hint_sampler import HintPatchSampler
 
-        sampler = HintPatchSampler(*sampler_args, seed=args.seed, hints=args.hints)
+        sampler = HintPatchSampler(*sampler_args, seed=args.seed, hints=args.hints, encoding=config.hint_encoding)
     else:
         sampler = PatchSampler(*sampler_args, seed=args.seed, solid_ink=args.solid_ink)
     rebalance = None

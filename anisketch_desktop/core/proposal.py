@@ -25,6 +25,7 @@ from anisketch_desktop.core.errors import AniSketchError, Cancelled
 
 DEFAULT_WORK_MEGAPIXELS = 0.3
 POINT_RADIUS_1MP = 2.0  # as core.hints: a dot's radius on a 1 MP picture, growing with the picture's side
+SPREAD_REACH = 20.0  # "spread" hints: the confidence falls to 1/e this many working pixels from a hint
 SHIPPED_HINT_MODEL = "colorize_hints"  # resources/models/<name>.safetensors, when colorize.safetensors has no hints
 
 Color = tuple[int, int, int]
@@ -85,12 +86,37 @@ def hint_planes(hints, full_shape: tuple[int, int], work_shape: tuple[int, int])
     return draw_hints(work_shape, points, strokes, radius=max(1.0, full_radius * scale))
 
 
+def encode_hints(hint_rgb: np.ndarray, hint_mask: np.ndarray, encoding: str = "dots",
+                 reach: float = SPREAD_REACH) -> tuple[np.ndarray, np.ndarray]:
+    """The two hint planes the network sees, from the drawn hints (``draw_hints``).
+
+    "dots": the hints as drawn (RGB where the mask is 1, 0 elsewhere). "spread": every pixel gets the colour of
+    its nearest hint and a confidence ``exp(-distance / reach)`` (1 on a hint, 0 without any hint): a sparse
+    dot then reaches the whole network, which only has to learn where a region's colour stops at the lines
+    instead of carrying a few pixels through every level (the dots alone taught it nothing in 500 steps)."""
+    if encoding == "dots":
+        return hint_rgb * hint_mask[..., None], hint_mask
+    if encoding != "spread":
+        raise AniSketchError(f"Unknown hint encoding {encoding!r}")
+    on = hint_mask >= 0.5
+    if not on.any():
+        return np.zeros_like(hint_rgb), np.zeros_like(hint_mask)
+    dist, labels = cv2.distanceTransformWithLabels((~on).astype(np.uint8), cv2.DIST_L2, 5,
+                                                   labelType=cv2.DIST_LABEL_PIXEL)
+    table = np.zeros((int(labels.max()) + 1, 3), np.float32)
+    table[labels[on]] = hint_rgb[on]
+    confidence = np.exp(-dist / reach).astype(np.float32)
+    return table[labels], confidence
+
+
 def network_input(lines: np.ndarray, hint_rgb: np.ndarray, hint_mask: np.ndarray,
-                  work_shape: tuple[int, int]) -> np.ndarray:
-    """``HxWx5`` float32 input at ``work_shape``: the line art (area-reduced), hint RGB, hint mask."""
+                  work_shape: tuple[int, int], encoding: str = "dots") -> np.ndarray:
+    """``HxWx5`` float32 input at ``work_shape``: the line art (area-reduced) and the two hint planes
+    (``encode_hints``)."""
     h, w = work_shape
     small = lines if lines.shape == (h, w) else cv2.resize(lines, (w, h), interpolation=cv2.INTER_AREA)
-    return np.dstack([small.astype(np.float32), hint_rgb * hint_mask[..., None], hint_mask])
+    rgb, mask = encode_hints(hint_rgb, hint_mask, encoding)
+    return np.dstack([small.astype(np.float32), rgb, mask])
 
 
 def _engine(model, device: str):
@@ -151,7 +177,7 @@ def propose_colors(lines: np.ndarray, hints=None, reference: np.ndarray | None =
     work = working_shape(height, width, megapixels, eng.config.multiple)
     if eng.config.hint_channels:
         rgb, mask = hint_planes(hints, (height, width), work)
-        image = network_input(lines, rgb, mask, work)
+        image = network_input(lines, rgb, mask, work, eng.config.hint_encoding)
     else:  # a colorize model without hint inputs (the previous kind): its colour layer, hints unread
         image = cv2.resize(lines, work[::-1], interpolation=cv2.INTER_AREA)[..., None]
     layer = eng.run(image, layer=eng.config.multiply_lines, cancel=cancel)

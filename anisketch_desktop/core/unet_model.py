@@ -20,6 +20,7 @@ from anisketch_desktop.core.unet_parts import DoubleConv, Down, OutConv, Up
 
 TASKS = ("sketch", "colorize")
 INPUT_NORMS = ("none", "levels")
+HINT_ENCODINGS = ("dots", "spread")
 
 
 @dataclass
@@ -41,6 +42,8 @@ class UNetConfig:
     min_megapixels: float = 0.0  # inference: smaller pictures are enlarged (up to 2x) to about this size first
     hint_channels: int = 0  # colorize: after the line art, colour hints as RGB (3) + a hint mask (1): 4
     work_megapixels: float = 0.0  # hint models: the proposal is drawn at about this size, then enlarged
+    hint_encoding: str = "dots"  # hint models: "dots" (the hints as drawn) or "spread" (each pixel: the nearest
+    # hint's colour and a confidence falling with the distance to it; core.proposal.encode_hints)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -49,6 +52,8 @@ class UNetConfig:
             raise ValueError(f"input_norm must be one of {INPUT_NORMS}, not {self.input_norm!r}")
         if self.depth < 1 or self.base_channels < 1 or self.unshuffle < 1:
             raise ValueError("depth, base_channels and unshuffle must be positive")
+        if self.hint_encoding not in HINT_ENCODINGS:
+            raise ValueError(f"hint_encoding must be one of {HINT_ENCODINGS}, not {self.hint_encoding!r}")
         if self.min_megapixels < 0 or self.work_megapixels < 0:
             raise ValueError("min_megapixels and work_megapixels must be >= 0")
         problem = config_problem(asdict(self))  # the bounds a model file is held to (untrusted input)
