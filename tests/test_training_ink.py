@@ -102,7 +102,8 @@ def test_hard_evaluation_reports_per_picture_and_solid_ink(flats_dir, tmp_path, 
     from training import evaluate_hard
 
     res = evaluate_hard.evaluate_hard(str(tmp_path / "no_pairs"), str(flats_dir), [str(tiny_sketch_model)],
-                                      groups=("flats", "painted"), figure=str(tmp_path / "fig.png"))
+                                      groups=("flats", "painted"), figure=str(tmp_path / "fig.png"),
+                                      solid_figure=str(tmp_path / "solid.png"))
     assert res["pictures"] == ["flats/b1", "flats/c1", "painted/b1~painted", "painted/c1~painted"]
     assert res["best_fixed_preset"].startswith("xdog:")
     row = res["methods"]["tiny_sketch"]
@@ -113,6 +114,8 @@ def test_hard_evaluation_reports_per_picture_and_solid_ink(flats_dir, tmp_path, 
     xdog = res["methods"][res["best_fixed_preset"]]
     assert xdog["f1_flats"] > 0.5  # XDoG finds drawn lines on flat colours
     assert cv2.imread(str(tmp_path / "fig.png")) is not None
+    solid = cv2.imread(str(tmp_path / "solid.png"))
+    assert solid is not None and solid.shape[0] == 6 * (320 + 4)  # 3 synthetic + 3 real rows
     assert "| tiny_sketch |" in evaluate_hard.table(res)
 
 

@@ -126,6 +126,8 @@ def main(argv=None) -> int:
     p.add_argument("--groups", nargs="+", default=None, help="--hard: only these groups (clean unclean flats painted)")
     p.add_argument("--limit", type=int, default=None, help="--hard: at most this many pictures per group")
     p.add_argument("--figure", default=None, help="--hard: PNG of the painterly pictures (input | artist | outputs)")
+    p.add_argument("--solid-figure", default=None,
+                   help="--hard: PNG of solid-ink cases (input | ink to keep | XDoG auto | each model)")
     p.add_argument("--cache", default=None, help="--hard: JSON file keeping scores per method and picture")
     ns = p.parse_args(argv)
     out = {}

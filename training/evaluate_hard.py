@@ -44,8 +44,12 @@ def _cached(cache: dict | None, key: str, compute):
 
 
 def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None, limit: int | None = None,
-                  figure: str | None = None, xdog: bool = True, cache_path: str | None = None) -> dict:
-    """``cache_path``: a JSON file of scores per (method, picture) kept between runs (XDoG is scored once)."""
+                  figure: str | None = None, xdog: bool = True, cache_path: str | None = None,
+                  solid_figure: str | None = None) -> dict:
+    """``cache_path``: a JSON file of scores per (method, picture) kept between runs (XDoG is scored once).
+    ``figure``: the painterly pictures (input | artist | XDoG auto | each model); ``solid_figure``: three
+    synthetic solid-ink cases and the three real pictures with the most filled ink (input | ink to keep |
+    XDoG auto | each model)."""
     import json
 
     from training.evaluate import sketchers
@@ -100,6 +104,14 @@ def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None
                        4) for n, pic, filled in synthetic]
              for m, fn in fns.items() if m == "xdog:auto" or not m.startswith("xdog:")}
     res = _summary(names, f1, real_solid, real_solid_names, synth, [c.group for c in cases], models)
+    if solid_figure:
+        shown = {m: fn for m, fn in fns.items() if m == "xdog:auto" or not m.startswith("xdog:")}
+        most = sorted(cases, key=lambda c: -int(solid_ink.real_fill(c.sample.truth).sum()))[:3]
+        rows = [(n, pic, np.where(filled, 0, 255).astype(np.uint8)) for n, pic, filled in synthetic[:3]]
+        rows += [(c.sample.name, c.sample.color, c.sample.truth) for c in most]
+        _write_figure(solid_figure, [(n, [pic, np.dstack([truth] * 3)]
+                                      + [np.dstack([metrics.to_gray_u8(fn(pic))] * 3) for fn in shown.values()])
+                                     for n, pic, truth in rows])
     if figure and figure_rows:
         _write_figure(figure, figure_rows)
     return res
@@ -168,7 +180,8 @@ def main_args(ns) -> dict:
     from training.flats_data import DEFAULT_FLATS
 
     res = evaluate_hard(ns.pairs, ns.flats or DEFAULT_FLATS, ns.sketch, groups=ns.groups, limit=ns.limit,
-                        figure=ns.figure, xdog=not ns.no_xdog, cache_path=ns.cache)
+                        figure=ns.figure, xdog=not ns.no_xdog, cache_path=ns.cache,
+                        solid_figure=ns.solid_figure)
     print(table(res), file=sys.stderr)
     return res
 
