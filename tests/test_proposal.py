@@ -86,6 +86,18 @@ def test_spread_hints_give_every_pixel_its_nearest_hint_and_a_falling_confidence
         proposal.encode_hints(rgb, mask, "blobs")
 
 
+def test_region_hints_are_sure_inside_the_hinted_region_only():
+    lines = np.ones((40, 60), np.float32)
+    lines[:, 30] = 0.0  # a line cuts the page in two
+    rgb, mask = proposal.draw_hints((40, 60), points=[(10, 20, (255, 0, 0))], radius=1.0)
+    colour, confidence = proposal.encode_hints(rgb, mask, "regions", reach=10.0, lines=lines)
+    assert tuple(colour[5, 55]) == (1.0, 0.0, 0.0)  # the nearest hint's colour everywhere
+    assert confidence[0, 0] == 1.0 and confidence[39, 29] == 1.0  # the whole left region, far from the dot
+    assert 0.0 < confidence[20, 31] <= 0.5 and confidence[20, 59] < confidence[20, 31]  # across the line: a guess
+    with pytest.raises(AniSketchError):
+        proposal.encode_hints(rgb, mask, "regions")  # needs the lines
+
+
 def test_hint_planes_scale_to_the_working_size():
     from training.hint_eval import as_hints
 

@@ -119,11 +119,17 @@ def _lr_at(args: TrainArgs, step: int) -> float:
 def _init_weights(model: UNet, source: str, which: str = "best") -> None:
     """Start from a model file or checkpoint. A colorize model without hint inputs can start a hint model:
     its first layer's weights go to the line-art channels, the hint channels start at zero (so the new model
-    begins exactly as the old one and learns what the hints mean)."""
+    begins exactly as the old one and learns what the hints mean). A wider model of the same kind starts a
+    narrower one through ``training.prune`` (its strongest channels)."""
     if source.endswith(".safetensors"):
         from anisketch_desktop.core.model_io import load_model
+        from training.prune import can_prune, prune_into
 
-        state = load_model(source)[0].state_dict()
+        wide = load_model(source)[0]
+        if can_prune(wide, model):  # a narrower network (a faster default) starts from the wide one's best channels
+            prune_into(wide, model)
+            return
+        state = wide.state_dict()
     else:
         ckpt = load_checkpoint(source)
         state = ckpt["model"] if which == "last" else ckpt.get("best_model") or ckpt["model"]

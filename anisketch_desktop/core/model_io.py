@@ -106,8 +106,8 @@ def config_problem(config: dict) -> str | None:
     hints = config.get("hint_channels", 0)
     if hints not in (0, 4) or hints and task != "colorize":
         return "hint_channels is 0, or 4 (hint RGB + mask) for a colorize model"
-    if config.get("hint_encoding", "dots") not in ("dots", "spread"):
-        return "hint_encoding is \"dots\" or \"spread\""
+    if config.get("hint_encoding", "dots") not in ("dots", "spread", "regions"):
+        return "hint_encoding is \"dots\", \"spread\" or \"regions\""
     channels = (config.get("in_channels", 3), config.get("out_channels", 1))
     expected = (1 + hints, 3) if task == "colorize" else _CHANNELS.get(str(task))
     if expected and channels != expected:

@@ -87,16 +87,19 @@ def hint_planes(hints, full_shape: tuple[int, int], work_shape: tuple[int, int])
 
 
 def encode_hints(hint_rgb: np.ndarray, hint_mask: np.ndarray, encoding: str = "dots",
-                 reach: float = SPREAD_REACH) -> tuple[np.ndarray, np.ndarray]:
+                 reach: float = SPREAD_REACH, lines: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The two hint planes the network sees, from the drawn hints (``draw_hints``).
 
     "dots": the hints as drawn (RGB where the mask is 1, 0 elsewhere). "spread": every pixel gets the colour of
     its nearest hint and a confidence ``exp(-distance / reach)`` (1 on a hint, 0 without any hint): a sparse
     dot then reaches the whole network, which only has to learn where a region's colour stops at the lines
-    instead of carrying a few pixels through every level (the dots alone taught it nothing in 500 steps)."""
+    instead of carrying a few pixels through every level (the dots alone taught it nothing in 500 steps).
+    "regions" (needs ``lines``, float 1 = paper): as "spread", but the confidence is 1 on the whole closed
+    region of the line art that holds a hint and at most 0.5 elsewhere, so the network knows which areas the
+    user coloured and which it still has to guess from the hints around them."""
     if encoding == "dots":
         return hint_rgb * hint_mask[..., None], hint_mask
-    if encoding != "spread":
+    if encoding not in ("spread", "regions"):
         raise AniSketchError(f"Unknown hint encoding {encoding!r}")
     on = hint_mask >= 0.5
     if not on.any():
@@ -106,6 +109,17 @@ def encode_hints(hint_rgb: np.ndarray, hint_mask: np.ndarray, encoding: str = "d
     table = np.zeros((int(labels.max()) + 1, 3), np.float32)
     table[labels[on]] = hint_rgb[on]
     confidence = np.exp(-dist / reach).astype(np.float32)
+    if encoding == "regions":
+        if lines is None or lines.shape != hint_mask.shape:
+            raise AniSketchError("The 'regions' hint encoding needs the line art at the hints' size.")
+        paper = (lines >= 0.5) & ~on
+        count, regions = cv2.connectedComponents(paper.astype(np.uint8), connectivity=4)
+        hinted = np.zeros(count, bool)
+        near = cv2.dilate(on.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # a dot's rim touches its region
+        hinted[np.unique(regions[near & paper])] = True
+        hinted[0] = False  # label 0: ink and the hints themselves
+        confidence *= 0.5
+        confidence[hinted[regions] | on] = 1.0
     return table[labels], confidence
 
 
@@ -115,7 +129,7 @@ def network_input(lines: np.ndarray, hint_rgb: np.ndarray, hint_mask: np.ndarray
     (``encode_hints``)."""
     h, w = work_shape
     small = lines if lines.shape == (h, w) else cv2.resize(lines, (w, h), interpolation=cv2.INTER_AREA)
-    rgb, mask = encode_hints(hint_rgb, hint_mask, encoding)
+    rgb, mask = encode_hints(hint_rgb, hint_mask, encoding, lines=small.astype(np.float32))
     return np.dstack([small.astype(np.float32), rgb, mask])
 
 

@@ -20,7 +20,7 @@ from anisketch_desktop.core.unet_parts import DoubleConv, Down, OutConv, Up
 
 TASKS = ("sketch", "colorize")
 INPUT_NORMS = ("none", "levels")
-HINT_ENCODINGS = ("dots", "spread")
+HINT_ENCODINGS = ("dots", "spread", "regions")
 
 
 @dataclass
@@ -42,8 +42,9 @@ class UNetConfig:
     min_megapixels: float = 0.0  # inference: smaller pictures are enlarged (up to 2x) to about this size first
     hint_channels: int = 0  # colorize: after the line art, colour hints as RGB (3) + a hint mask (1): 4
     work_megapixels: float = 0.0  # hint models: the proposal is drawn at about this size, then enlarged
-    hint_encoding: str = "dots"  # hint models: "dots" (the hints as drawn) or "spread" (each pixel: the nearest
-    # hint's colour and a confidence falling with the distance to it; core.proposal.encode_hints)
+    hint_encoding: str = "dots"  # hint models: "dots" (the hints as drawn), "spread" (each pixel: the nearest
+    # hint's colour and a confidence falling with the distance to it) or "regions" (the same, with confidence 1
+    # on the closed regions that hold a hint); core.proposal.encode_hints
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
