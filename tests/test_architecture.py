@@ -50,3 +50,17 @@ def test_mypy_clean():
         [sys.executable, "-m", "mypy", "--no-error-summary"], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_channels_last_unshuffle_equals_pixel_unshuffle():
+    """The engine's channels-last fast path folds pixels exactly as ``F.pixel_unshuffle`` does."""
+    import torch
+    from torch.nn import functional as F
+
+    from anisketch_desktop.core.unet_model import _unshuffle
+
+    x = torch.rand(2, 3, 32, 48)
+    for r in (2, 4):
+        fast = _unshuffle(x.contiguous(memory_format=torch.channels_last), r)
+        assert torch.equal(fast.contiguous(), F.pixel_unshuffle(x, r))
+        assert torch.equal(_unshuffle(x, r), F.pixel_unshuffle(x, r))  # plain NCHW: the built-in

@@ -94,6 +94,16 @@ class UNetConfig:
         return cls(**data)
 
 
+def _unshuffle(x: torch.Tensor, r: int) -> torch.Tensor:
+    """``F.pixel_unshuffle`` (same values, same channel order); a channels-last input (the engine's) is folded
+    as NHWC views, about twice as fast at 1080p as the built-in, which copies through NCHW."""
+    b, c, h, w = x.shape
+    if c == 1 or not x.is_contiguous(memory_format=torch.channels_last) or x.is_contiguous() or h % r or w % r:
+        return F.pixel_unshuffle(x, r)
+    nhwc = x.permute(0, 2, 3, 1).reshape(b, h // r, r, w // r, r, c).permute(0, 1, 3, 5, 2, 4)
+    return nhwc.reshape(b, h // r, w // r, c * r * r).permute(0, 3, 1, 2)
+
+
 class UNet(nn.Module):
     """Encoder/decoder of DoubleConvs with skip connections and a plain Conv2d head."""
 
@@ -126,7 +136,7 @@ class UNet(nn.Module):
         lines = x[:, :1].clamp(0.0, 1.0) if self.ab_head is not None and self.config.multiply_lines else None
         r = self.config.unshuffle
         if r > 1:
-            x = F.pixel_unshuffle(x, r)
+            x = _unshuffle(x, r)
         x = self.inc(x)
         skips = [x]
         for down in self.downs:
