@@ -264,7 +264,7 @@ def _add_device_options(p):
                         "allows (on a GPU: from free VRAM, halved on out-of-memory). 0 = never tile (the whole "
                         "picture in one pass: fastest, but memory grows with the picture)")
     p.add_argument("--memory", type=_megabytes, default=None, metavar="MB",
-                   help="memory budget of the network in MB, which sets the automatic tile size (default: 768 "
+                   help="memory budget of the network in MB, which sets the automatic tile size (default: 512 "
                         "MB or 1/16 of RAM on the CPU, 60%% of free VRAM on a GPU)")
 
 

@@ -14,7 +14,7 @@ import os
 import sys
 from functools import lru_cache
 
-CPU_BUDGET_MB = 768  # a desktop's default: 1080p and 4K run whole with the default sketch model (see below)
+CPU_BUDGET_MB = 512  # a desktop's default: 1080p and 4K run whole with the default sketch model; 8K peaks < 1.2 GB
 CPU_BUDGET_FRACTION = 1 / 16  # ... but never more than this share of the machine's memory
 MIN_BUDGET_MB = 128
 GPU_FREE_FRACTION = 0.6  # of the free VRAM (cuDNN workspaces and the allocator's slack take the rest)
