@@ -69,10 +69,12 @@ def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None
     real_solid = {m: [] for m in fns}
     real_solid_names = []
     figure_rows = []
+    fill_area: dict[str, int] = {}  # filled-ink pixels of each picture's line art (the solid-ink figure)
     for case, cname in zip(cases, names, strict=True):
         s = case.sample
         fill = solid_ink.real_fill(s.truth)
-        has_fill = int(fill.sum()) >= MIN_REAL_FILL_PX
+        fill_area[cname] = int(fill.sum())
+        has_fill = fill_area[cname] >= MIN_REAL_FILL_PX
         if has_fill:
             real_solid_names.append(cname)
         row = [s.color, np.dstack([s.truth] * 3)]
@@ -106,7 +108,7 @@ def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None
     res = _summary(names, f1, real_solid, real_solid_names, synth, [c.group for c in cases], models)
     if solid_figure:
         shown = {m: fn for m, fn in fns.items() if m == "xdog:auto" or not m.startswith("xdog:")}
-        most = sorted(cases, key=lambda c: -int(solid_ink.real_fill(c.sample.truth).sum()))[:3]
+        most = [c for c, _ in sorted(zip(cases, names, strict=True), key=lambda cn: -fill_area[cn[1]])[:3]]
         rows = [(n, pic, np.where(filled, 0, 255).astype(np.uint8)) for n, pic, filled in synthetic[:3]]
         rows += [(c.sample.name, c.sample.color, c.sample.truth) for c in most]
         _write_figure(solid_figure, [(n, [pic, np.dstack([truth] * 3)]

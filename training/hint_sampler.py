@@ -107,8 +107,9 @@ class HintPatchSampler(PatchSampler):
         for i in idx:
             inp, tgt = self.example(self.samples[i], rng)
             points, strokes = sample_hints(rng, tgt, inp, self.spec)
+            lines = _chw(inp)
             rgb, mask = encode_hints(*draw_hints(inp.shape, points, strokes, self.spec.radius), self.encoding,
-                                     lines=inp.astype(np.float32) / 255.0)
-            xs.append(np.concatenate([_chw(inp), rgb.transpose(2, 0, 1), mask[None]]))
+                                     lines=lines[0])
+            xs.append(np.concatenate([lines, rgb.transpose(2, 0, 1), mask[None]]))
             ys.append(_chw(tgt))
         return np.stack(xs), np.stack(ys)

@@ -129,8 +129,9 @@ def network_input(lines: np.ndarray, hint_rgb: np.ndarray, hint_mask: np.ndarray
     (``encode_hints``)."""
     h, w = work_shape
     small = lines if lines.shape == (h, w) else cv2.resize(lines, (w, h), interpolation=cv2.INTER_AREA)
-    rgb, mask = encode_hints(hint_rgb, hint_mask, encoding, lines=small.astype(np.float32))
-    return np.dstack([small.astype(np.float32), rgb, mask])
+    small = small.astype(np.float32, copy=False)
+    rgb, mask = encode_hints(hint_rgb, hint_mask, encoding, lines=small)
+    return np.dstack([small, rgb, mask])
 
 
 def _engine(model, device: str):
