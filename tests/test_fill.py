@@ -91,6 +91,58 @@ def test_unhinted_regions_with_the_same_proposal_follow_a_nearby_hint():
     assert np.abs(out[50, 150].astype(int) - (51, 51, 204)).max() <= 3  # the blue one does not
 
 
+def test_follow_weights_default_to_the_hand_set_rule_and_take_moves_to_the_hint():
+    rng = np.random.default_rng(3)
+    lines = np.ones((120, 400), np.float32)
+    for x in (100, 200, 300):
+        cv2.line(lines, (x, 0), (x, 119), 0.0, 2)
+    regions = cut_regions(lines)
+    proposal = rng.uniform(0.2, 0.9, (regions.count, 3)).astype(np.float32)
+    assigned = fill.assign_hints(regions, Hints(points=(HintPoint(50, 60, RED), HintPoint(250, 60, GREEN))))
+    got = fill.region_colors(regions, proposal, assigned)
+    # the rule as written before the weights had names: shift = sum w (hint - own guess) / (0.05 + sum w)
+    src = np.flatnonzero(assigned.hinted & ~regions.tiny)
+    dst = np.flatnonzero(~assigned.hinted & ~regions.tiny & (np.arange(regions.count) > 0))
+    diag = float(np.hypot(*regions.shape))
+    dc = ((proposal[dst, None] - proposal[None, src]) ** 2).sum(-1) / 0.07 ** 2
+    dp = ((regions.centroid[dst, None] - regions.centroid[None, src]) ** 2).sum(-1) / (0.5 * diag) ** 2
+    w = np.exp(-dc - dp)
+    want = proposal[dst] + w @ (assigned.color[src] - proposal[src]) / (0.05 + w.sum(1, keepdims=True))
+    assert np.allclose(got[dst], np.clip(want, 0, 1), atol=1e-5)
+    assert np.allclose(got[src], assigned.color[src])
+    # take 1 with a strong pull: every unhinted region moves onto a hint colour
+    pulled = fill.region_colors(regions, proposal, assigned,
+                                weights=fill.FollowWeights(bias=20.0, color=0.0, place=0.0, take=1.0))
+    hint_colours = assigned.color[src]
+    assert all(np.abs(hint_colours - pulled[d]).max(axis=1).min() < 0.51 for d in dst)
+    assert not np.allclose(pulled[dst], got[dst])
+
+
+def test_fit_follow_lowers_the_error_it_reports():
+    from training import fit_follow
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(6):  # unhinted regions whose true colour is the hint of the region with the same guess
+        n_dst, n_src = 12, 3
+        p_src = rng.uniform(0, 1, (n_src, 3))
+        hint = rng.uniform(0, 1, (n_src, 3))
+        which = rng.integers(0, n_src, n_dst)
+        p_dst = p_src[which] + rng.normal(0, 0.01, (n_dst, 3))
+        area = np.log(rng.uniform(50, 500, n_dst + n_src))
+        rows.append({
+            "dst": np.arange(n_dst), "proposal_dst": p_dst, "truth": hint[which], "area": np.ones(n_dst),
+            "dc": ((p_dst[:, None] - p_src[None]) ** 2).sum(-1) / fill.COLOR_UNIT ** 2,
+            "dp": rng.uniform(0, 0.5, (n_dst, n_src)),
+            "dh": ((p_dst[:, None] - hint[None]) ** 2).sum(-1) / fill.COLOR_UNIT ** 2,
+            "da": np.abs(area[:n_dst, None] - area[None, n_dst:]),
+            "delta_src": hint - p_src, "delta_dst": hint[None] - p_dst[:, None]})
+    before = fit_follow.error(rows, fill.FollowWeights())
+    fitted = fit_follow.fit(rows, steps=60, lr=0.1, say=lambda *a: None)
+    assert fit_follow.error(rows, fitted) < before - 1.0  # dB
+    assert fit_follow.error(rows, None, follow=False) > before  # following already beats the guess alone
+
+
 def test_reference_palette_moves_regions_onto_the_reference_colours():
     ref = np.zeros((60, 60, 3), np.uint8)
     ref[:, :30] = (230, 60, 60)

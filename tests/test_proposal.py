@@ -147,6 +147,60 @@ def test_propose_colors_with_a_model_without_hint_inputs(tiny_flats_model):
     assert out.shape == (120, 160, 3)
 
 
+def test_claimed_hints_paint_only_the_hinted_region():
+    lines = np.ones((40, 60), np.float32)
+    lines[:, 30] = 0.0
+    rgb, mask = proposal.draw_hints((40, 60), points=[(10, 20, (255, 0, 0))], radius=1.0)
+    colour, confidence = proposal.encode_hints(rgb, mask, "claimed", lines=lines)
+    assert tuple(colour[39, 0]) == (1.0, 0.0, 0.0) and confidence[39, 0] == 1.0  # the whole left region
+    assert not colour[:, 30:].any() and not confidence[:, 30:].any()  # nothing crosses the line
+    none = proposal.encode_hints(*proposal.draw_hints((40, 60)), "claimed", lines=lines)
+    assert not none[0].any() and not none[1].any()
+
+
+def test_hint_sampler_weighs_down_the_claimed_regions():
+    from training.data import Sample
+    from training.hint_sampler import HintPatchSampler
+
+    lines = np.full((96, 96), 255, np.uint8)
+    lines[:, 47:49] = 0
+    colour = np.zeros((96, 96, 3), np.uint8)
+    colour[:, :48], colour[:, 48:] = (200, 60, 60), (60, 60, 200)
+    sample = Sample("two", colour, lines)
+    plain = HintPatchSampler([sample], "colorize", crop=64, scale=(1.0, 1.0), photometric=0.0, levels=False,
+                             hints={"p_none": 0.0}, encoding="claimed")
+    assert plain.batch(0, 2)[1].shape == (2, 3, 64, 64)
+    weighted = HintPatchSampler([sample], "colorize", crop=64, scale=(1.0, 1.0), photometric=0.0, levels=False,
+                                hints={"p_none": 0.0, "claimed_weight": 0.25, "max_points": 1, "p_strokes": 0.0},
+                                encoding="claimed")
+    x, y = weighted.batch(0, 4)
+    assert y.shape == (4, 4, 64, 64)
+    for xi, yi in zip(x, y, strict=True):  # weight 0.25 exactly where the input paints a claimed region
+        assert set(np.unique(yi[3]).tolist()) <= {0.25, 1.0}
+        assert np.array_equal(yi[3] == 0.25, xi[4] == 1.0) and (yi[3] == 0.25).any()
+
+
+def test_colorize_loss_weight_ignores_what_it_weighs_to_zero():
+    import torch
+
+    from training import losses
+
+    torch.manual_seed(0)
+    from anisketch_desktop.core import color
+
+    raw = (torch.randn(1, 1, 32, 32), torch.randn(1, len(color.bin_centers()), 16, 16))
+    target = torch.rand(1, 3, 32, 32)
+    ones = torch.ones(1, 1, 32, 32)
+    assert torch.allclose(losses.colorize_loss(raw, target, weight=ones)[0], losses.colorize_loss(raw, target)[0])
+    half = ones.clone()
+    half[..., 16:] = 0.0
+    other = target.clone()
+    other[..., 16:] = 1.0 - other[..., 16:]  # change only what weight 0 hides
+    a = losses.colorize_loss(raw, target, weight=half)[0]
+    assert torch.allclose(a, losses.colorize_loss(raw, other, weight=half)[0])
+    assert not torch.allclose(a, losses.colorize_loss(raw, other)[0])
+
+
 def test_sampled_hints_keep_away_from_lines_and_take_true_colours():
     from training.hint_sampler import HintSpec, away_from_lines, sample_hints
 

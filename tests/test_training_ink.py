@@ -82,6 +82,19 @@ def test_sampler_repaints_flats_and_stamps_solid_ink(flats_dir):
     assert (y < 0.5).sum() > (y0 < 0.5).sum()
 
 
+def test_dark_paint_is_outlined_not_filled():
+    rng = np.random.default_rng(4)
+    for _ in range(10):
+        color = np.full((128, 128, 3), 230, np.uint8)
+        sketch = np.full((128, 128), 255, np.uint8)
+        solid_ink.dark_paint(rng, color, sketch)
+        painted = (color.max(axis=2) < 200) & (sketch == 255)  # dark paint that the target leaves as paper
+        assert painted.sum() > 200
+        assert color[painted].mean() > 0.12 * 255  # darker than the paper, lighter than ink
+        assert (sketch == 0).any() and (sketch[sketch == 0].size < painted.sum())  # only an outline is ink
+        assert not solid_ink.fill_interior(sketch < 128).any()
+
+
 def test_solid_ink_score_tells_filled_from_hollow():
     ink = np.zeros((120, 160), bool)
     cv2.circle(ink.view(np.uint8), (60, 60), 30, 1, -1)

@@ -143,6 +143,7 @@ class PatchSampler:
     def __init__(
         self, samples: Sequence[Sample], task: str = "sketch", crop: int = 256, scale=(0.5, 1.0),
         photometric: float = 0.8, levels: bool = True, seed: int = 0, solid_ink: float = 0.0,
+        dark_fills: float = 0.0,
     ):
         if not samples:
             raise ValueError("no training samples")
@@ -150,6 +151,7 @@ class PatchSampler:
         self.task, self.crop, self.scale = task, crop, tuple(scale)
         self.photometric, self.levels, self.seed = photometric, levels, seed
         self.solid_ink = solid_ink  # sketch: share of examples given filled shapes / lettering (solid_ink.stamp)
+        self.dark_fills = dark_fills  # of those, the share also given outlined dark paint (solid_ink.dark_paint)
         w = np.array([s.weight for s in self.samples], dtype=np.float64)
         self.probs = w / w.sum()
 
@@ -179,7 +181,7 @@ class PatchSampler:
         if self.task == "sketch" and self.solid_ink > 0 and rng.random() < self.solid_ink:
             from training.solid_ink import stamp
 
-            color, sketch = stamp(rng, color, sketch)
+            color, sketch = stamp(rng, color, sketch, self.dark_fills)
         if self.task == "sketch":
             inp, tgt = color, sketch
         else:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from anisketch_desktop.core.proposal import draw_hints, encode_hints
+from anisketch_desktop.core.proposal import claimed_area, draw_hints, encode_hints
 from training.data import PatchSampler, _chw
 
 
@@ -30,6 +30,7 @@ class HintSpec:
     stroke_width: tuple[float, float] = (2.0, 4.0)
     away: int = 2  # hints keep at least this many pixels from ink
     color_tolerance: float = 30.0  # a stroke ends where the colour moves this far (max RGB step) from its start
+    claimed_weight: float = 1.0  # loss weight of the regions a hint claims (the region fill paints them anyway)
 
 
 def away_from_lines(lines: np.ndarray, away: int = 2, ink: int = 160) -> np.ndarray:
@@ -93,7 +94,8 @@ def sample_hints(rng: np.random.Generator, target: np.ndarray, lines: np.ndarray
 
 
 class HintPatchSampler(PatchSampler):
-    """``PatchSampler`` for hint models: inputs are ``N x 5`` (line art, hint RGB, hint mask)."""
+    """``PatchSampler`` for hint models: inputs are ``N x 5`` (line art, hint RGB, hint mask); targets ``N x 3``,
+    or ``N x 4`` with a per-pixel loss weight when ``claimed_weight`` < 1 (``losses.colorize_loss``)."""
 
     def __init__(self, *args, hints: dict | None = None, encoding: str = "dots", **kw):
         super().__init__(*args, **kw)
@@ -108,8 +110,13 @@ class HintPatchSampler(PatchSampler):
             inp, tgt = self.example(self.samples[i], rng)
             points, strokes = sample_hints(rng, tgt, inp, self.spec)
             lines = _chw(inp)
-            rgb, mask = encode_hints(*draw_hints(inp.shape, points, strokes, self.spec.radius), self.encoding,
-                                     lines=lines[0])
+            drawn = draw_hints(inp.shape, points, strokes, self.spec.radius)
+            rgb, mask = encode_hints(*drawn, self.encoding, lines=lines[0])
             xs.append(np.concatenate([lines, rgb.transpose(2, 0, 1), mask[None]]))
-            ys.append(_chw(tgt))
+            target = _chw(tgt)
+            if self.spec.claimed_weight < 1.0:
+                claimed = claimed_area(lines[0], drawn[1] >= 0.5)
+                weight = np.where(claimed, np.float32(self.spec.claimed_weight), np.float32(1.0))
+                target = np.concatenate([target, weight[None].astype(target.dtype)])
+            ys.append(target)
         return np.stack(xs), np.stack(ys)

@@ -68,6 +68,7 @@ class TrainArgs:
     fingerprint: str = ""  # what the run learns from (data + options); a checkpoint resumes only if it matches
     hints: dict = field(default_factory=dict)  # hint models: training.hint_sampler.HintSpec overrides
     solid_ink: float = 0.0  # sketch: share of examples with filled shapes / lettering stamped in (solid_ink.stamp)
+    dark_fills: float = 0.0  # sketch: share of those also given outlined dark paint whose inside is not ink
 
 
 class CheckpointWriteError(AniSketchError):
@@ -294,7 +295,8 @@ def train(
 
         sampler = HintPatchSampler(*sampler_args, seed=args.seed, hints=args.hints, encoding=config.hint_encoding)
     else:
-        sampler = PatchSampler(*sampler_args, seed=args.seed, solid_ink=args.solid_ink)
+        sampler = PatchSampler(*sampler_args, seed=args.seed, solid_ink=args.solid_ink,
+                               dark_fills=args.dark_fills)
     rebalance = None
     if args.task == "colorize" and args.rebalance:
         rebalance = losses.ab_prior([s.color for s in samples], config.unshuffle)
@@ -344,9 +346,12 @@ def train(
         if args.task == "sketch":
             loss, parts = losses.sketch_loss(raw, y, args.ink_weight, args.dice)
         else:
+            weight = None
+            if y.shape[1] == 4:  # hint models: a per-pixel loss weight after the colours
+                y, weight = y[:, :3], y[:, 3:]
             loss, parts = losses.colorize_loss(raw, y, config.unshuffle, rebalance, ab_weight=args.ab_weight,
                                                l_kind=args.l_loss, rgb_weight=args.rgb_weight,
-                                               to_image=model.to_image)
+                                               to_image=model.to_image, weight=weight)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"Training stopped: the loss became {float(loss.detach())} at step {step} "

@@ -46,13 +46,14 @@ def ab_prior(rgb_images, unshuffle: int = 2, smoothing: float = 0.5) -> torch.Te
 
 def colorize_loss(raw, target_rgb: torch.Tensor, unshuffle: int = 2, rebalance: torch.Tensor | None = None,
                   l_weight: float = 1.0, ab_weight: float = 1.0, ce_stride: int = 2, l_kind: str = "l1",
-                  rgb_weight: float = 0.0, to_image=None):
+                  rgb_weight: float = 0.0, to_image=None, weight: torch.Tensor | None = None):
     """``raw = (L_logits, ab_logits[, lines])``, ``target_rgb`` B x 3 x H x W in [0, 1]. Returns (loss, parts).
 
     The colour-bin cross-entropy is taken on every ``ce_stride``-th bin pixel in each direction (colours change
     slowly; this makes the loss 4x cheaper at stride 2 with the same gradient in expectation). ``l_kind`` "l2"
     fits the lightness by its conditional mean (L1 fits the median). ``rgb_weight`` > 0 adds the mean squared
     error of the decoded picture (``to_image(raw)``, the model's own decoding) in RGB: the error PSNR measures.
+    ``weight`` (B x 1 x H x W) weighs every pixel's share of the lightness and colour terms (mean 1 = no change).
     """
     parts = {}
     rgb_loss = 0.0
@@ -65,7 +66,8 @@ def colorize_loss(raw, target_rgb: torch.Tensor, unshuffle: int = 2, rebalance: 
     if len(raw) > 2:  # multiply_lines: the input lines darken the painted layer
         lightness = lightness * raw[2].float()
     diff = lightness - lab[:, :1] / 100.0
-    l_loss = (diff * diff).mean() * 5.0 if l_kind == "l2" else diff.abs().mean()  # x5: about L1-sized
+    err = diff * diff * 5.0 if l_kind == "l2" else diff.abs()  # x5: about L1-sized
+    l_loss = err.mean() if weight is None else (err * weight).sum() / weight.sum().clamp_min(1e-6)
     ab = F.avg_pool2d(lab[:, 1:], unshuffle) if unshuffle > 1 else lab[:, 1:]
     if ce_stride > 1:
         ab = ab[..., ::ce_stride, ::ce_stride]
@@ -75,6 +77,11 @@ def colorize_loss(raw, target_rgb: torch.Tensor, unshuffle: int = 2, rebalance: 
     ce = -(soft * logp).sum(dim=1)  # B x h x w
     if rebalance is not None:
         ce = ce * rebalance.to(ce.device)[soft.argmax(dim=1)]
-    ce = ce.mean()
+    if weight is None:
+        ce = ce.mean()
+    else:
+        w = F.avg_pool2d(weight.float(), unshuffle) if unshuffle > 1 else weight.float()
+        w = w[:, 0, ::ce_stride, ::ce_stride] if ce_stride > 1 else w[:, 0]
+        ce = (ce * w).sum() / w.sum().clamp_min(1e-6)
     loss = l_weight * l_loss + ab_weight * ce + rgb_weight * rgb_loss
     return loss, {"l1_L": float(l_loss.detach()), "ce_ab": float(ce.detach()), **parts}

@@ -19,10 +19,10 @@ EDGE_PX = 2  # the fill's rim is left out of the score (a line drawn around it w
 WORDS = ("BAM!", "ZZZ", "DOKI", "NO!", "AAH", "GO", "!!", "WOW")
 
 
-def _shape(rng: np.random.Generator, mask: np.ndarray, size: int) -> None:
+def _shape(rng: np.random.Generator, mask: np.ndarray, size: int, words: bool = True) -> None:
     h, w = mask.shape
     cy, cx = int(rng.integers(0, h)), int(rng.integers(0, w))
-    kind = rng.random()
+    kind = rng.random() * (1.0 if words else 0.7)
     if kind < 0.35:
         axes = (int(rng.integers(size // 4, size)), int(rng.integers(size // 4, size)))
         cv2.ellipse(mask, (cx, cy), axes, float(rng.uniform(0, 180)), 0, 360, 1, -1, cv2.LINE_AA)
@@ -48,8 +48,13 @@ def fill_mask(rng: np.random.Generator, shape, count: int | None = None) -> np.n
     return mask > 0
 
 
-def stamp(rng: np.random.Generator, color: np.ndarray, sketch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(color, sketch)`` with solid ink added: a dark (sometimes coloured) fill in the picture, ink in the target."""
+def stamp(rng: np.random.Generator, color: np.ndarray, sketch: np.ndarray,
+          dark_fills: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(color, sketch)`` with solid ink added: a dark (sometimes coloured) fill in the picture, ink in the target.
+
+    With probability ``dark_fills`` the example also gets a dark colour that is *not* ink (dark clothing, a
+    navy coat): a shape filled with a dark, often coloured paint and outlined in black ink; the target holds
+    only the outline, so the network learns where solid ink ends and dark paint begins."""
     mask = fill_mask(rng, sketch.shape)
     if not mask.any():
         return color, sketch
@@ -59,7 +64,36 @@ def stamp(rng: np.random.Generator, color: np.ndarray, sketch: np.ndarray) -> tu
     if rng.random() < 0.3:  # a glossy highlight inside, as on black hair
         cv2.GaussianBlur(color, (0, 0), 0.7, dst=color)
     sketch[mask] = 0
+    if dark_fills > 0 and rng.random() < dark_fills:
+        dark_paint(rng, color, sketch)
     return color, sketch
+
+
+def dark_paint(rng: np.random.Generator, color: np.ndarray, sketch: np.ndarray) -> None:
+    """In place: 1-2 shapes of dark paint (luminance 0.2-0.45, often tinted, softly shaded) outlined in ink;
+    the target (``sketch``) gets the outline only, the paint's interior is paper."""
+    h, w = sketch.shape
+    shapes = np.zeros((h, w), np.uint8)
+    for _ in range(int(rng.integers(1, 3))):
+        _shape(rng, shapes, int(min(h, w) * rng.uniform(0.1, 0.3)) + 8, words=False)
+        if rng.random() < 0.5:
+            break
+    inside = shapes > 0
+    if not inside.any():
+        return
+    base = rng.uniform(0.22, 0.45)
+    tint = base * (1.0 + rng.uniform(-0.5, 0.5, 3))
+    field = cv2.GaussianBlur(rng.uniform(0.8, 1.15, (max(2, h // 32), max(2, w // 32))).astype(np.float32),
+                             (0, 0), 1.0)
+    field = cv2.resize(field, (w, h), interpolation=cv2.INTER_CUBIC)  # soft shading across the paint
+    paint = np.clip(tint[None, None, :] * field[..., None], 0.12, 0.6) * 255
+    color[inside] = paint[inside].astype(np.uint8)
+    width = int(rng.integers(1, 4))
+    edge = cv2.morphologyEx(shapes, cv2.MORPH_GRADIENT, np.ones((width + 1, width + 1), np.uint8)) > 0
+    line = np.clip(rng.uniform(0.0, 0.1, 3), 0, 1) * 255
+    color[edge] = line.astype(np.uint8)
+    sketch[inside] = 255
+    sketch[edge] = 0
 
 
 def fill_interior(ink: np.ndarray, min_width: int = MIN_FILL_PX, edge: int = EDGE_PX) -> np.ndarray:

@@ -19,6 +19,8 @@ from pathlib import Path
 from anisketch_desktop.core.architectures import ARCH_KEY, architecture, key_of
 from anisketch_desktop.core.errors import ModelLoadError
 
+HINT_ENCODINGS = ("dots", "spread", "regions", "claimed")  # core.proposal.encode_hints
+
 CONFIG_KEY = "anisketch_config"
 FORMAT_KEY = "anisketch_format"
 FORMAT_VERSION = "1"
@@ -106,8 +108,8 @@ def config_problem(config: dict) -> str | None:
     hints = config.get("hint_channels", 0)
     if hints not in (0, 4) or hints and task != "colorize":
         return "hint_channels is 0, or 4 (hint RGB + mask) for a colorize model"
-    if config.get("hint_encoding", "dots") not in ("dots", "spread", "regions"):
-        return "hint_encoding is \"dots\", \"spread\" or \"regions\""
+    if config.get("hint_encoding", "dots") not in HINT_ENCODINGS:
+        return "hint_encoding is one of " + ", ".join(f'"{e}"' for e in HINT_ENCODINGS)
     channels = (config.get("in_channels", 3), config.get("out_channels", 1))
     expected = (1 + hints, 3) if task == "colorize" else _CHANNELS.get(str(task))
     if expected and channels != expected:

@@ -96,10 +96,13 @@ def encode_hints(hint_rgb: np.ndarray, hint_mask: np.ndarray, encoding: str = "d
     instead of carrying a few pixels through every level (the dots alone taught it nothing in 500 steps).
     "regions" (needs ``lines``, float 1 = paper): as "spread", but the confidence is 1 on the whole closed
     region of the line art that holds a hint and at most 0.5 elsewhere, so the network knows which areas the
-    user coloured and which it still has to guess from the hints around them."""
+    user coloured and which it still has to guess from the hints around them. "claimed" (needs ``lines``): only
+    the closed regions holding a hint, painted in the nearest hint's colour with confidence 1, and nothing
+    elsewhere: what the region fill will paint anyway, so the network's work is the regions nobody coloured,
+    and no hint colour reaches them through the input."""
     if encoding == "dots":
         return hint_rgb * hint_mask[..., None], hint_mask
-    if encoding not in ("spread", "regions"):
+    if encoding not in ("spread", "regions", "claimed"):
         raise AniSketchError(f"Unknown hint encoding {encoding!r}")
     on = hint_mask >= 0.5
     if not on.any():
@@ -108,19 +111,28 @@ def encode_hints(hint_rgb: np.ndarray, hint_mask: np.ndarray, encoding: str = "d
                                                    labelType=cv2.DIST_LABEL_PIXEL)
     table = np.zeros((int(labels.max()) + 1, 3), np.float32)
     table[labels[on]] = hint_rgb[on]
-    confidence = np.exp(-dist / reach).astype(np.float32)
-    if encoding == "regions":
-        if lines is None or lines.shape != hint_mask.shape:
-            raise AniSketchError("The 'regions' hint encoding needs the line art at the hints' size.")
-        paper = (lines >= 0.5) & ~on
-        count, regions = cv2.connectedComponents(paper.astype(np.uint8), connectivity=4)
-        hinted = np.zeros(count, bool)
-        near = cv2.dilate(on.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # a dot's rim touches its region
-        hinted[np.unique(regions[near & paper])] = True
-        hinted[0] = False  # label 0: ink and the hints themselves
-        confidence *= 0.5
-        confidence[hinted[regions] | on] = 1.0
+    if encoding == "spread":
+        return table[labels], np.exp(-dist / reach).astype(np.float32)
+    if lines is None or lines.shape != hint_mask.shape:
+        raise AniSketchError(f"The {encoding!r} hint encoding needs the line art at the hints' size.")
+    claimed = claimed_area(lines, on)
+    if encoding == "claimed":
+        return table[labels] * claimed[..., None], claimed.astype(np.float32)
+    confidence = np.exp(-dist / reach).astype(np.float32) * 0.5
+    confidence[claimed] = 1.0
     return table[labels], confidence
+
+
+def claimed_area(lines: np.ndarray, on: np.ndarray, paper_level: float = 0.5) -> np.ndarray:
+    """bool: the hints ``on`` and the closed regions of ``lines`` (float, 1 = paper; 4-connected pixels at
+    least ``paper_level``) that a hint touches."""
+    paper = (lines >= paper_level) & ~on
+    count, regions = cv2.connectedComponents(paper.astype(np.uint8), connectivity=4)
+    hinted = np.zeros(count, bool)
+    near = cv2.dilate(on.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # a dot's rim touches its region
+    hinted[np.unique(regions[near & paper])] = True
+    hinted[0] = False  # label 0: ink and the hints themselves
+    return hinted[regions] | on
 
 
 def network_input(lines: np.ndarray, hint_rgb: np.ndarray, hint_mask: np.ndarray,

@@ -15,12 +15,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from anisketch_desktop.core import color
-from anisketch_desktop.core.model_io import config_problem
+from anisketch_desktop.core.model_io import HINT_ENCODINGS, config_problem
 from anisketch_desktop.core.unet_parts import DoubleConv, Down, OutConv, Up
 
 TASKS = ("sketch", "colorize")
 INPUT_NORMS = ("none", "levels")
-HINT_ENCODINGS = ("dots", "spread", "regions")
 
 
 @dataclass
@@ -44,7 +43,8 @@ class UNetConfig:
     work_megapixels: float = 0.0  # hint models: the proposal is drawn at about this size, then enlarged
     hint_encoding: str = "dots"  # hint models: "dots" (the hints as drawn), "spread" (each pixel: the nearest
     # hint's colour and a confidence falling with the distance to it) or "regions" (the same, with confidence 1
-    # on the closed regions that hold a hint); core.proposal.encode_hints
+    # on the closed regions that hold a hint) or "claimed" (only the closed regions holding a hint, painted in
+    # its colour; nothing elsewhere); core.proposal.encode_hints
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
