@@ -125,30 +125,33 @@ def _split(regions: Regions, r: int, ids: np.ndarray, ks: list[int], palette: np
     return Split(r, ys, xs, palette[nearest[ys - y0, xs - x0]])
 
 
-def follow_terms(regions: Regions, proposal: np.ndarray, fill: HintFill) -> dict | None:
-    """The pairs (unhinted region, hinted region) that ``follow_colors`` weighs, or None without any."""
+def follow_terms(regions: Regions, proposal: np.ndarray, fill: HintFill,
+                 weights: FollowWeights | None = None) -> dict | None:
+    """The pairs (unhinted region, hinted region) that ``follow_colors`` weighs, or None without any.
+    ``weights``: leave out the terms they do not use (a zero ``hint`` or ``take``); None keeps all (fitting)."""
     tiny = regions.tiny
+    src = np.flatnonzero(fill.hinted & ~tiny)
     free = ~fill.hinted & ~tiny
     free[0] = False
-    if not fill.hinted.any() or not free.any():
-        return None
-    src = np.flatnonzero(fill.hinted & ~tiny)
-    if not src.size:
+    if not src.size or not free.any():
         return None
     dst = np.flatnonzero(free)
     diag2 = float(regions.shape[0] ** 2 + regions.shape[1] ** 2)
     p_dst, p_src, hint = proposal[dst], proposal[src], fill.color[src]
     area = np.log(np.maximum(regions.area.astype(np.float64), 1.0))
-    return {
+    terms = {
         "dst": dst,
         "dc": ((p_dst[:, None, :] - p_src[None, :, :]) ** 2).sum(-1) / COLOR_UNIT ** 2,
         "dp": ((regions.centroid[dst, None, :] - regions.centroid[None, src, :]) ** 2).sum(-1) / diag2,
-        "dh": ((p_dst[:, None, :] - hint[None, :, :]) ** 2).sum(-1) / COLOR_UNIT ** 2,
         "da": np.abs(area[dst, None] - area[None, src]),
         "delta_src": hint - p_src,  # (n_src, 3): the hint's correction of its own region's guess
-        "delta_dst": hint[None, :, :] - p_dst[:, None, :],  # (n_dst, n_src, 3): moving to the hint colour
         "proposal_dst": p_dst,
     }
+    if weights is None or weights.hint:
+        terms["dh"] = ((p_dst[:, None, :] - hint[None, :, :]) ** 2).sum(-1) / COLOR_UNIT ** 2
+    if weights is None or weights.take:
+        terms["delta_dst"] = hint[None, :, :] - p_dst[:, None, :]  # (n_dst, n_src, 3): onto the hint colour
+    return terms
 
 
 def follow_colors(terms: dict, weights: dict, xp=np):
@@ -156,9 +159,13 @@ def follow_colors(terms: dict, weights: dict, xp=np):
     ``FollowWeights``). ``xp``: numpy, or torch with tensors under the keys with a ``_t`` suffix (fitting)."""
     t = (lambda k: terms[k + "_t"]) if xp is not np else (lambda k: terms[k])
     w = weights
-    logits = w["bias"] + w["color"] * t("dc") + w["place"] * t("dp") + w["hint"] * t("dh") + w["area"] * t("da")
+    logits = w["bias"] + w["color"] * t("dc") + w["place"] * t("dp") + w["area"] * t("da")
+    if "dh" in terms:
+        logits = logits + w["hint"] * t("dh")
     pull = xp.exp(logits.clip(-LOGIT_CLIP, LOGIT_CLIP))
-    move = (1.0 - w["take"]) * t("delta_src")[None, :, :] + w["take"] * t("delta_dst")
+    move = t("delta_src")[None, :, :]
+    if "delta_dst" in terms:
+        move = (1.0 - w["take"]) * move + w["take"] * t("delta_dst")
     shift = (pull[..., None] * move).sum(1) / (1.0 + pull.sum(1))[:, None]
     return t("proposal_dst") + shift
 
@@ -170,7 +177,7 @@ def region_colors(regions: Regions, proposal: np.ndarray, fill: HintFill, follow
     (``follow_colors``)."""
     colors = proposal.astype(np.float32, copy=True)
     colors[fill.hinted] = fill.color[fill.hinted]
-    terms = follow_terms(regions, proposal.astype(np.float64), fill) if follow else None
+    terms = follow_terms(regions, proposal, fill, weights) if follow else None
     if terms is not None:
         moved = follow_colors(terms, asdict(weights))
         colors[terms["dst"]] = np.clip(moved, 0.0, 1.0)
