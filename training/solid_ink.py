@@ -70,7 +70,7 @@ def stamp(rng: np.random.Generator, color: np.ndarray, sketch: np.ndarray,
 
 
 def dark_paint(rng: np.random.Generator, color: np.ndarray, sketch: np.ndarray) -> None:
-    """In place: 1-2 shapes of dark paint (luminance 0.2-0.45, often tinted, softly shaded) outlined in ink;
+    """In place: 1-2 shapes of dark paint (base level 0.22-0.45, often tinted, softly shaded) outlined in ink;
     the target (``sketch``) gets the outline only, the paint's interior is paper."""
     h, w = sketch.shape
     shapes = np.zeros((h, w), np.uint8)
