@@ -312,6 +312,16 @@ def test_working_scale():
     assert engine_mod.working_scale(1000, 1000, 2.0) == pytest.approx(2**0.5)
     assert engine_mod.working_scale(100, 100, 2.0) == engine_mod.MAX_UPSCALE  # never more than 2x
     assert engine_mod.working_scale(100, 100, 0.0) == 1.0  # off
+    # a model asking for 2.5 MP: small pictures get all of it, 1080p none; between, a bigger picture is never
+    # enlarged more and the working size has no jump where the enlargement stops
+    assert engine_mod.working_scale(1000, 1000, 2.5) == pytest.approx(2.5**0.5)
+    assert engine_mod.working_scale(1080, 1920, 2.5) == 1.0
+    sides = range(1000, 1500, 5)
+    scales = [engine_mod.working_scale(s, s, 2.5) for s in sides]
+    assert all(b <= a for a, b in zip(scales, scales[1:], strict=False))
+    work = [(s * f) ** 2 / 1e6 for s, f in zip(sides, scales, strict=True)]
+    assert max(abs(b - a) for a, b in zip(work, work[1:], strict=False)) < 0.05
+    assert engine_mod.working_scale(1300, 1300, 2.5) > engine_mod.working_scale(1400, 1400, 2.5) > 1.0
 
 
 def test_small_pictures_are_drawn_at_the_working_size_and_scaled_back(tiny_sketch_model, tmp_path, monkeypatch):

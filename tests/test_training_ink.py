@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from training import flats_data, solid_ink
+from training import augment, flats_data, solid_ink
 from training.data import PatchSampler, clean_sketch
 
 
@@ -80,6 +80,44 @@ def test_sampler_repaints_flats_and_stamps_solid_ink(flats_dir):
     plain = PatchSampler(sets, "sketch", crop=128, photometric=0.0, levels=False, seed=1, solid_ink=0.0)
     _x, y0 = plain.batch(0, 6)
     assert (y < 0.5).sum() > (y0 < 0.5).sum()
+
+
+def test_darken_flats_makes_main_colours_dark_but_not_ink_black(flats_dir):
+    s = flats_data.load_set(flats_dir, "a1")
+    lum = np.array([0.299, 0.587, 0.114])
+    paper = s.flat.min(axis=2) >= 250
+    changed_any = False
+    for seed in range(8):
+        out = flats_data.darken_flats(np.random.default_rng(seed), s.flat)
+        assert out.shape == s.flat.shape and out.dtype == np.uint8
+        assert np.array_equal(out[paper], s.flat[paper])  # the paper stays paper
+        changed = np.abs(out.astype(int) - s.flat.astype(int)).max(axis=2) > 0
+        if changed.any():
+            changed_any = True
+            y = out[changed].astype(float) @ lum / 255.0
+            assert 0.07 < np.median(y) < 0.4  # dark paint, lighter than black ink
+            assert (out[changed].astype(int) <= s.flat[changed].astype(int)).all()  # only ever darker
+    assert changed_any
+    # with the sampler's option on, the target is still the artist's line layer (a 200 px window of it)
+    sets = flats_data.load_sets(flats_dir, ["a1"])
+    kw = {"crop": 200, "scale": (1.0, 1.0), "photometric": 0.0, "levels": False, "seed": 2}
+    _x, yd = PatchSampler(sets, "sketch", dark_flats=1.0, **kw).batch(0, 8)
+    line = s.sketch.astype(np.float32) / 255.0
+    windows = [line[:, x : x + 200] for x in range(line.shape[1] - 199)]
+    windows += [w[:, ::-1] for w in windows]
+    assert all(any(np.array_equal(y[0], w) for w in windows) for y in yd)
+
+
+def test_resample_share_blurs_more_inputs_like_enlarged_small_pictures():
+    img = np.full((96, 96, 3), 235, np.uint8)
+    img[:, ::4] = 20  # 1-px lines: what an enlarged small picture loses
+
+    def sharpness(resample: float) -> float:
+        outs = [augment.photometric(np.random.default_rng(i), img, 1.0, resample) for i in range(40)]
+        return float(np.mean([np.abs(np.diff(o.astype(float), axis=1)).mean() / max(1.0, np.ptp(o)) for o in outs]))
+
+    assert sharpness(0.85) < 0.8 * sharpness(0.0)
+    assert sharpness(0.15) > sharpness(0.85)
 
 
 def test_dark_paint_is_outlined_not_filled():

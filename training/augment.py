@@ -57,8 +57,10 @@ def _tone_lut(rng: np.random.Generator) -> np.ndarray:
     return np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
 
 
-def photometric(rng: np.random.Generator, img: np.ndarray, strength: float = 1.0) -> np.ndarray:
-    """Random damage to a uint8 RGB (or gray) input; ``strength`` 0 returns it unchanged."""
+def photometric(rng: np.random.Generator, img: np.ndarray, strength: float = 1.0, resample: float = 0.15) -> np.ndarray:
+    """Random damage to a uint8 RGB (or gray) input; ``strength`` 0 returns it unchanged.
+
+    ``resample``: the share of damaged inputs scaled down (0.4-0.8) and back up, like a small picture enlarged."""
     if strength <= 0 or rng.random() > strength:
         return img
     out = img
@@ -71,7 +73,7 @@ def photometric(rng: np.random.Generator, img: np.ndarray, strength: float = 1.0
     r = rng.random()
     if r < 0.15:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.4, 1.2))
-    elif r < 0.3:
+    elif r < 0.15 + resample:
         h, w = out.shape[:2]
         f = rng.uniform(0.4, 0.8)
         small = cv2.resize(out, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)

@@ -143,7 +143,7 @@ class PatchSampler:
     def __init__(
         self, samples: Sequence[Sample], task: str = "sketch", crop: int = 256, scale=(0.5, 1.0),
         photometric: float = 0.8, levels: bool = True, seed: int = 0, solid_ink: float = 0.0,
-        dark_fills: float = 0.0,
+        dark_fills: float = 0.0, dark_flats: float = 0.0, resample: float = 0.15,
     ):
         if not samples:
             raise ValueError("no training samples")
@@ -152,6 +152,8 @@ class PatchSampler:
         self.photometric, self.levels, self.seed = photometric, levels, seed
         self.solid_ink = solid_ink  # sketch: share of examples given filled shapes / lettering (solid_ink.stamp)
         self.dark_fills = dark_fills  # of those, the share also given outlined dark paint (solid_ink.dark_paint)
+        self.dark_flats = dark_flats  # line layers: share of repaints with some flat colours made dark
+        self.resample = resample  # share of damaged inputs shrunk and enlarged again (augment.photometric)
         w = np.array([s.weight for s in self.samples], dtype=np.float64)
         self.probs = w / w.sum()
 
@@ -175,9 +177,12 @@ class PatchSampler:
 
         color, sketch = ctx(sample.color), ctx(sample.sketch)
         if sample.flat is not None and sample.truth is not None and self.task == "sketch":
-            from training.flats_data import repaint  # the artist's line layer: repaint the picture around it
+            from training.flats_data import darken_flats, repaint  # the artist's line layer: repaint around it
 
-            color = repaint(rng, ctx(sample.flat), ctx(sample.truth), color)
+            flat = ctx(sample.flat)
+            if self.dark_flats > 0 and rng.random() < self.dark_flats:
+                flat = darken_flats(rng, flat)
+            color = repaint(rng, flat, ctx(sample.truth), color)
         if self.task == "sketch" and self.solid_ink > 0 and rng.random() < self.solid_ink:
             from training.solid_ink import stamp
 
@@ -186,7 +191,7 @@ class PatchSampler:
             inp, tgt = color, sketch
         else:
             inp, tgt = augment.line_weight(rng, sketch), color
-        inp = augment.photometric(rng, inp, self.photometric)
+        inp = augment.photometric(rng, inp, self.photometric, self.resample)
         if self.levels:
             inp = augment.normalize_levels(inp)
         inp, tgt = inp[oy : oy + crop, ox : ox + crop], tgt[oy : oy + crop, ox : ox + crop]

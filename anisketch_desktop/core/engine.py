@@ -383,14 +383,24 @@ def _prepare_tile(
 
 
 MAX_UPSCALE = 2.0
+FULL_SIZE_MEGAPIXELS = 1920 * 1080 / 1e6  # pictures this big are drawn at their own size, whatever the model asks
+FADE_FROM_MEGAPIXELS = 1.5  # between this and FULL_SIZE_MEGAPIXELS the enlargement fades out
 
 
 def working_scale(height: int, width: int, min_megapixels: float) -> float:
     """How much a ``height x width`` picture is enlarged before the network: enough to reach
-    ``min_megapixels`` (a model's config; 0 = never), at most ``MAX_UPSCALE``; 1.0 for large pictures."""
-    if min_megapixels <= 0 or height * width <= 0:
+    ``min_megapixels`` (a model's config; 0 = never), at most ``MAX_UPSCALE``; 1.0 for large pictures.
+
+    Up to 1.5 MP a picture is enlarged to the full ``min_megapixels``; from there to a 1920x1080 frame the
+    added area fades linearly to none: a bigger picture is never enlarged more, the working size has no jump,
+    and a full-HD picture costs what its own pixels cost (a model asking for 2.5 MP does not make 1080p 20 %
+    slower)."""
+    pixels = height * width / 1e6
+    if min_megapixels <= 0 or pixels <= 0 or pixels >= min_megapixels:
         return 1.0
-    return float(min(MAX_UPSCALE, max(1.0, (min_megapixels * 1e6 / (height * width)) ** 0.5)))
+    keep = min(1.0, max(0.0, (FULL_SIZE_MEGAPIXELS - pixels) / (FULL_SIZE_MEGAPIXELS - FADE_FROM_MEGAPIXELS)))
+    target = pixels + (min_megapixels - pixels) * keep
+    return float(min(MAX_UPSCALE, max(1.0, (target / pixels) ** 0.5)))
 
 
 _CACHE: OrderedDict[tuple, InferenceEngine] = OrderedDict()
