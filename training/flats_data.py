@@ -119,10 +119,11 @@ def darken_flats(rng: np.random.Generator, flat: np.ndarray, most: int = 3, low:
     if not colours:
         return flat
     chosen = rng.choice(len(colours), size=min(len(colours), int(rng.integers(1, most + 1))), replace=False)
-    out = flat.astype(np.float32)
+    src = flat.astype(np.float32)
+    out = src.copy()
     for i in chosen:
         c = colours[i].astype(np.float32)
-        mask = np.abs(flat.astype(np.float32) - c).max(axis=2) <= 6.0
+        mask = np.abs(src - c).max(axis=2) <= 6.0
         lum = max(float(c @ np.array([0.299, 0.587, 0.114], np.float32)) / 255.0, 0.04)
         out[mask] *= np.float32(min(1.0, rng.uniform(low, high) / lum))  # only ever darker
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
