@@ -71,7 +71,8 @@ def _samples(pairs_dir):
 
 
 def _args(run_dir, **kw):
-    return loop.TrainArgs(run_dir=str(run_dir), model=TINY, steps=6, batch_size=2, crop=64, eval_every=3,
+    kw = {"steps": 6, **kw}
+    return loop.TrainArgs(run_dir=str(run_dir), model=TINY, batch_size=2, crop=64, eval_every=3,
                           ckpt_every=2, robust_images=0, warmup=1, threads=1, **kw)
 
 
@@ -100,6 +101,39 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(pairs_dir, tmp_path):
     steps = [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()]
     assert sorted(set(steps)) == list(range(1, 7))
     assert "f1" in (run / "eval.csv").read_text().splitlines()[0]
+
+
+def test_wise_exports_the_average_of_the_start_and_the_tuned_weights(pairs_dir, tmp_path):
+    samples = _samples(pairs_dir)
+    train, val = samples[:4], samples[4:]
+    loop.train(_args(tmp_path / "start", steps=2), train, quiet=True)
+    start = loop.load_checkpoint(tmp_path / "start" / "ckpt.pt")["best_model"]
+    init = {"init_from": str(tmp_path / "start" / "ckpt.pt"), "photometric": 0.0}
+    tuned = loop.train(_args(tmp_path / "tuned", **init), train, val, quiet=True)
+    calls = {"n": 0}
+
+    def cancel_after_4():
+        calls["n"] += 1
+        return calls["n"] > 4
+
+    with pytest.raises(Cancelled):  # interrupted and resumed: the start weights come from the checkpoint
+        loop.train(_args(tmp_path / "wise", wise=0.5, **init), train, val, cancel=cancel_after_4, quiet=True)
+    wise = loop.train(_args(tmp_path / "wise", wise=0.5, **init), train, val, quiet=True)
+    a = loop.load_checkpoint(tmp_path / "tuned" / "ckpt.pt")
+    b = loop.load_checkpoint(tmp_path / "wise" / "ckpt.pt")
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])  # the same fine-tuning
+    for key, value in b["best_model"].items():
+        if value.is_floating_point():
+            assert torch.allclose(value, 0.5 * start[key] + 0.5 * a["best_model"][key], atol=1e-6), key
+            moved = not torch.equal(start[key], a["best_model"][key])
+            assert not moved or not torch.equal(value, a["best_model"][key])
+    # the figures reported are those of the exported (averaged) weights, the tuned ones kept beside them
+    assert wise["best"]["wise"] == 0.5 and wise["best"]["tuned_score"] == pytest.approx(tuned["best"]["score"])
+    exported = loop.best_model_from(tmp_path / "wise")
+    assert loop.evaluate(exported, val)["f1"] == pytest.approx(wise["best"]["f1"])
+    again = loop.train(_args(tmp_path / "wise", wise=0.5, **init), train, val, quiet=True)  # finished: no 2nd mix
+    c = loop.load_checkpoint(tmp_path / "wise" / "ckpt.pt")["best_model"]
+    assert again["best"] == wise["best"] and all(torch.equal(c[k], b["best_model"][k]) for k in c)
 
 
 def test_nan_loss_stops_with_a_clear_message(pairs_dir, tmp_path, monkeypatch):

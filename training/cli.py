@@ -110,7 +110,8 @@ def _teacher_samples(pairs_dir: str, spec: dict, val_names: set[str]):
     model = spec.get("teacher_model", "resources/models/sketch_hq.safetensors")
     scale = float(spec.get("teacher_scale", 1.0))
     if not Path(model).is_file():
-        raise ModelLoadError(f"Teacher model {model!r} not found (train the sketch_hq recipe first)")
+        raise ModelLoadError(f"Teacher model {model!r} not found: train the sketch_hq recipe first, or see the "
+                             "recipe's notes for where that file comes from")
     colors = [c for n, c, _ in data.list_pairs(pairs_dir, "all") if n not in val_names]
     extra = spec.get("teacher_colors")  # a folder of colour pictures without line art (e.g. shared/data/colors)
     if extra:

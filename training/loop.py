@@ -71,6 +71,7 @@ class TrainArgs:
     dark_fills: float = 0.0  # sketch: share of those also given outlined dark paint whose inside is not ink
     dark_flats: float = 0.0  # sketch: share of line-layer repaints with some flat colours made dark (flats_data)
     resample: float = 0.15  # share of damaged inputs shrunk and enlarged again (augment.photometric)
+    wise: float = 0.0  # > 0: the best weights become (1 - wise) * start + wise * best at the end (WiSE-FT)
 
 
 class CheckpointWriteError(AniSketchError):
@@ -274,17 +275,20 @@ def train(
     cpu_bf16 = device.type == "cpu" and args.amp == "bf16"
 
     step, best, history = 0, {"score": -math.inf}, []
-    best_model = None
+    best_model = start_model = None
     if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         scaler.load_state_dict(ck["scaler"])
         step, best, history, best_model = ck["step"], ck["best"], ck["history"], ck.get("best_model")
+        start_model = ck.get("start_model")
         torch.set_rng_state(ck["rng"]["torch"])
         if is_main:
             say(f"resumed {ckpt_path} at step {step} of {args.steps}")
     elif args.init_from:
         _init_weights(model, args.init_from, args.init_weights)
+    if args.wise > 0 and start_model is None:  # the weights the fine-tuning starts from, kept for the end
+        start_model = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
     ddp_model = model
     if world > 1:
@@ -309,6 +313,7 @@ def train(
             "model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
             "step": step, "best": best, "best_model": best_model, "history": history,
             "config": config.to_json(), "args": asdict(args), "rng": {"torch": torch.get_rng_state()},
+            "start_model": start_model,
         }
 
     def do_eval():
@@ -379,16 +384,39 @@ def train(
         if world > 1 and (step % args.eval_every == 0 or step == args.steps):
             torch.distributed.barrier()
     bar.close()
+    if is_main and best_model is None:  # no validation set: the final weights are the best we know
+        best_model = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        _atomic_save(snapshot(), ckpt_path)
+    if is_main and args.wise > 0 and start_model is not None and not best.get("wise"):
+        best_model = wise_average(start_model, best_model, args.wise)
+        res = {}
+        if val:  # the validation figures of the weights that are exported, not of the tuned ones
+            last_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            model.load_state_dict(best_model)
+            res = evaluate(model, val, args.robust_images, str(device))
+            model.load_state_dict(last_state)
+        score = selection_score(res) if res else best["score"]
+        best = {**best, **res, "score": score, "wise": args.wise, "tuned_score": best["score"]}
+        _atomic_save(snapshot(), ckpt_path)
+        say(f"best weights: {1 - args.wise:g} x the start + {args.wise:g} x the tuned (WiSE-FT); "
+            f"validation {best['tuned_score']:.4f} -> {score:.4f}")
     summary = {"step": step, "best": best, "last": history[-1] if history else {}, "config": config.to_json(),
                "run_dir": str(run_dir), "world": world}
     if world > 1:
         summary["ranks_in_sync"] = _ranks_in_sync(model, world)
-    if is_main and best_model is None:  # no validation set: the final weights are the best we know
-        best_model = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        _atomic_save(snapshot(), ckpt_path)
     if is_main:
         logger.plot()
     return summary
+
+
+def wise_average(start: dict, tuned: dict, alpha: float) -> dict:
+    """``(1 - alpha) * start + alpha * tuned`` for every floating-point tensor (counters are the tuned ones):
+    WiSE-FT (Wortsman et al., 2022). Averaging a fine-tuned network with the one it started from keeps
+    most of what the fine-tuning taught and much of what it forgot, and is often more robust than either."""
+    if not 0.0 < alpha <= 1.0:
+        raise ValueError(f"wise must be within (0, 1], not {alpha}")
+    return {k: ((1.0 - alpha) * start[k].float() + alpha * v.float()).to(v.dtype) if v.is_floating_point() else v
+            for k, v in tuned.items()}
 
 
 def _ranks_in_sync(model: UNet, world: int) -> bool:
