@@ -131,6 +131,9 @@ def test_wise_exports_the_average_of_the_start_and_the_tuned_weights(pairs_dir, 
     assert wise["best"]["wise"] == 0.5 and wise["best"]["tuned_score"] == pytest.approx(tuned["best"]["score"])
     exported = loop.best_model_from(tmp_path / "wise")
     assert loop.evaluate(exported, val)["f1"] == pytest.approx(wise["best"]["f1"])
+    with pytest.raises(ValueError, match="wise must be within"):
+        loop.train(_args(tmp_path / "bad", wise=1.5, **init), train, val, quiet=True)
+    assert not (tmp_path / "bad" / "ckpt.pt").exists()  # refused before a step was trained
     again = loop.train(_args(tmp_path / "wise", wise=0.5, **init), train, val, quiet=True)  # finished: no 2nd mix
     c = loop.load_checkpoint(tmp_path / "wise" / "ckpt.pt")["best_model"]
     assert again["best"] == wise["best"] and all(torch.equal(c[k], b["best_model"][k]) for k in c)

@@ -234,6 +234,8 @@ def train(
     A checkpoint whose ``fingerprint`` differs from ``args.fingerprint`` is not resumed: the run starts fresh.
     """
     say = log or ((lambda line: print(line, file=sys.stderr)) if not quiet else (lambda line: None))
+    if not 0.0 <= args.wise <= 1.0:  # said before any training, not after it
+        raise ValueError(f"wise must be within [0, 1] (0 = off), not {args.wise}")
     world, rank, local_rank = _dist_info()
     if world > 1 and not torch.distributed.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
