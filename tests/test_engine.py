@@ -322,6 +322,10 @@ def test_working_scale():
     work = [(s * f) ** 2 / 1e6 for s, f in zip(sides, scales, strict=True)]
     assert max(abs(b - a) for a, b in zip(work, work[1:], strict=False)) < 0.05
     assert engine_mod.working_scale(1300, 1300, 2.5) > engine_mod.working_scale(1400, 1400, 2.5) > 1.0
+    # a model's own cap (max_upscale): a 500x500 thumbnail reaches 2.5 MP only with 3.16x
+    assert engine_mod.working_scale(500, 500, 2.5) == 2.0
+    assert engine_mod.working_scale(500, 500, 2.5, 3.0) == 3.0
+    assert engine_mod.working_scale(1000, 1000, 2.5, 3.0) == pytest.approx(2.5**0.5)  # under the cap: unchanged
 
 
 def test_small_pictures_are_drawn_at_the_working_size_and_scaled_back(tiny_sketch_model, tmp_path, monkeypatch):
@@ -348,3 +352,12 @@ def test_small_pictures_are_drawn_at_the_working_size_and_scaled_back(tiny_sketc
     np.testing.assert_allclose(eng.run(large), plain.run(large), atol=1e-5)
     native = InferenceEngine(path, "cpu", tile_size=None, min_megapixels=0.0)  # the caller turns it off
     np.testing.assert_allclose(native.run(small), plain.run(small), atol=1e-5)
+
+    model.config.min_megapixels = 0.03  # 3.16x for a 50x60 picture: 2x under the default cap, 3x under the model's
+    model.config.max_upscale = 3.0  # the model's own cap, kept in its file
+    wider = InferenceEngine(save_model(model, tmp_path / "wider.safetensors", half=False), "cpu", tile_size=None)
+    assert wider.max_upscale == 3.0
+    monkeypatch.setattr(wider, "_predict_tile", lambda tile, **kw: seen.append(tile.shape) or predict(tile, **kw))
+    wider.run(small)
+    assert seen[-1][0] >= 150 and seen[-1][1] >= 180 and seen[-1][0] < 200
+    assert InferenceEngine(tiny_sketch_model, "cpu").max_upscale == engine_mod.MAX_UPSCALE == 2.0  # older files

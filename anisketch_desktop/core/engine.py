@@ -221,6 +221,7 @@ class InferenceEngine:
         self._autocast = _autocast_dtype(self.device, precision)
         self.config = model.config
         self.min_megapixels = model.config.min_megapixels if min_megapixels is None else min_megapixels
+        self.max_upscale = model.config.max_upscale
         _fold_batchnorm(model)
         model = model.to(self.device)
         if self.device.type != "mps":
@@ -267,7 +268,7 @@ class InferenceEngine:
 
     def plan(self, height: int, width: int) -> tiling.TilePlan:
         """The tile plan ``run`` uses for a ``height x width`` picture (after the model's working size)."""
-        scale = working_scale(height, width, self.min_megapixels)
+        scale = working_scale(height, width, self.min_megapixels, self.max_upscale)
         high, wide = (max(1, round(height * scale)), max(1, round(width * scale))) if scale > 1 else (height, width)
         return tiling.plan_tiles(high, wide, self.config.multiple, self.tile_for(high, wide), self.overlap)
 
@@ -310,7 +311,7 @@ class InferenceEngine:
             sample = _prepare_tile(image[::step, ::step], channels=channels, span=None)
             span = levels_range(sample[..., : self.config.line_channels])  # hint colours are exact
         prepare = partial(_prepare_tile, channels=channels, span=span, lines=self.config.line_channels)
-        scale = working_scale(height, width, self.min_megapixels)
+        scale = working_scale(height, width, self.min_megapixels, self.max_upscale)
         fn = partial(self._predict_tile, multiply=not layer)
         if scale <= 1.0:
             out = np.empty((height, width, self.config.out_channels), dtype=out_dtype)
@@ -382,14 +383,15 @@ def _prepare_tile(
     return tile
 
 
-MAX_UPSCALE = 2.0
+MAX_UPSCALE = 2.0  # the enlargement cap of models whose config does not name one (``max_upscale``)
 FULL_SIZE_MEGAPIXELS = 1920 * 1080 / 1e6  # pictures this big are drawn at their own size, whatever the model asks
 FADE_FROM_MEGAPIXELS = 1.5  # between this and FULL_SIZE_MEGAPIXELS the enlargement fades out
 
 
-def working_scale(height: int, width: int, min_megapixels: float) -> float:
+def working_scale(height: int, width: int, min_megapixels: float, max_upscale: float = MAX_UPSCALE) -> float:
     """How much a ``height x width`` picture is enlarged before the network: enough to reach
-    ``min_megapixels`` (a model's config; 0 = never), at most ``MAX_UPSCALE``; 1.0 for large pictures.
+    ``min_megapixels`` (a model's config; 0 = never), at most ``max_upscale`` (also the model's: a model
+    trained on shrunk-and-enlarged inputs draws a thumbnail better enlarged 3x than 2x); 1.0 for large pictures.
 
     Up to 1.5 MP a picture is enlarged to the full ``min_megapixels``; from there to a 1920x1080 frame the
     added area fades linearly to none: a bigger picture is never enlarged more, the working size has no jump,
@@ -400,7 +402,7 @@ def working_scale(height: int, width: int, min_megapixels: float) -> float:
         return 1.0
     keep = min(1.0, max(0.0, (FULL_SIZE_MEGAPIXELS - pixels) / (FULL_SIZE_MEGAPIXELS - FADE_FROM_MEGAPIXELS)))
     target = pixels + (min_megapixels - pixels) * keep
-    return float(min(MAX_UPSCALE, max(1.0, (target / pixels) ** 0.5)))
+    return float(min(max_upscale, max(1.0, (target / pixels) ** 0.5)))
 
 
 _CACHE: OrderedDict[tuple, InferenceEngine] = OrderedDict()

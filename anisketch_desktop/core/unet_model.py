@@ -38,7 +38,8 @@ class UNetConfig:
     input_norm: str = "none"  # "levels": the engine stretches input levels before the network sees them
     multiply_lines: bool = False  # colorize: the net paints a flat colour layer; the input lines multiply onto it
     flat_fill: bool = False  # multiply_lines: the pipeline gives each closed region of the lines one colour
-    min_megapixels: float = 0.0  # inference: smaller pictures are enlarged (up to 2x) to about this size first
+    min_megapixels: float = 0.0  # inference: smaller pictures are enlarged (up to max_upscale) to about this size first
+    max_upscale: float = 2.0  # inference: the most a small picture is enlarged for min_megapixels (1-4)
     hint_channels: int = 0  # colorize: after the line art, colour hints as RGB (3) + a hint mask (1): 4
     work_megapixels: float = 0.0  # hint models: the proposal is drawn at about this size, then enlarged
     hint_encoding: str = "dots"  # hint models: "dots" (the hints as drawn), "spread" (each pixel: the nearest
