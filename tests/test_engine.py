@@ -356,8 +356,8 @@ def test_small_pictures_are_drawn_at_the_working_size_and_scaled_back(tiny_sketc
     model.config.min_megapixels = 0.03  # 3.16x for a 50x60 picture: 2x under the default cap, 3x under the model's
     model.config.max_upscale = 3.0  # the model's own cap, kept in its file
     wider = InferenceEngine(save_model(model, tmp_path / "wider.safetensors", half=False), "cpu", tile_size=None)
-    assert wider.max_upscale == 3.0
+    assert wider.config.max_upscale == 3.0
     monkeypatch.setattr(wider, "_predict_tile", lambda tile, **kw: seen.append(tile.shape) or predict(tile, **kw))
     wider.run(small)
     assert seen[-1][0] >= 150 and seen[-1][1] >= 180 and seen[-1][0] < 200
-    assert InferenceEngine(tiny_sketch_model, "cpu").max_upscale == engine_mod.MAX_UPSCALE == 2.0  # older files
+    assert InferenceEngine(tiny_sketch_model, "cpu").config.max_upscale == engine_mod.MAX_UPSCALE == 2.0  # older files

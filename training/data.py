@@ -143,7 +143,7 @@ class PatchSampler:
     def __init__(
         self, samples: Sequence[Sample], task: str = "sketch", crop: int = 256, scale=(0.5, 1.0),
         photometric: float = 0.8, levels: bool = True, seed: int = 0, solid_ink: float = 0.0,
-        dark_fills: float = 0.0, dark_flats: float = 0.0, resample: float = 0.15, stamp_size: float = 0.2,
+        dark_fills: float = 0.0, dark_flats: float = 0.0, resample: float = 0.15,
     ):
         if not samples:
             raise ValueError("no training samples")
@@ -152,7 +152,6 @@ class PatchSampler:
         self.photometric, self.levels, self.seed = photometric, levels, seed
         self.solid_ink = solid_ink  # sketch: share of examples given filled shapes / lettering (solid_ink.stamp)
         self.dark_fills = dark_fills  # of those, the share also given outlined dark paint (solid_ink.dark_paint)
-        self.stamp_size = stamp_size  # the largest stamped shape, as a share of the example's short side
         self.dark_flats = dark_flats  # line layers: share of repaints with some flat colours made dark
         self.resample = resample  # share of damaged inputs shrunk and enlarged again (augment.photometric)
         w = np.array([s.weight for s in self.samples], dtype=np.float64)
@@ -187,7 +186,7 @@ class PatchSampler:
         if self.task == "sketch" and self.solid_ink > 0 and rng.random() < self.solid_ink:
             from training.solid_ink import stamp
 
-            color, sketch = stamp(rng, color, sketch, self.dark_fills, self.stamp_size)
+            color, sketch = stamp(rng, color, sketch, self.dark_fills)
         if self.task == "sketch":
             inp, tgt = color, sketch
         else:

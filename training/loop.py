@@ -69,7 +69,6 @@ class TrainArgs:
     hints: dict = field(default_factory=dict)  # hint models: training.hint_sampler.HintSpec overrides
     solid_ink: float = 0.0  # sketch: share of examples with filled shapes / lettering stamped in (solid_ink.stamp)
     dark_fills: float = 0.0  # sketch: share of those also given outlined dark paint whose inside is not ink
-    stamp_size: float = 0.2  # sketch: the largest stamped shape, as a share of the example's short side
     dark_flats: float = 0.0  # sketch: share of line-layer repaints with some flat colours made dark (flats_data)
     resample: float = 0.15  # share of damaged inputs shrunk and enlarged again (augment.photometric)
     wise: float = 0.0  # > 0: the best weights become (1 - wise) * start + wise * best at the end (WiSE-FT)
@@ -305,8 +304,7 @@ def train(
         sampler = HintPatchSampler(*sampler_args, seed=args.seed, hints=args.hints, encoding=config.hint_encoding)
     else:
         sampler = PatchSampler(*sampler_args, seed=args.seed, solid_ink=args.solid_ink,
-                               dark_fills=args.dark_fills, dark_flats=args.dark_flats, resample=args.resample,
-                               stamp_size=args.stamp_size)
+                               dark_fills=args.dark_fills, dark_flats=args.dark_flats, resample=args.resample)
     rebalance = None
     if args.task == "colorize" and args.rebalance:
         rebalance = losses.ab_prior([s.color for s in samples], config.unshuffle)

@@ -39,25 +39,23 @@ def _shape(rng: np.random.Generator, mask: np.ndarray, size: int, words: bool = 
         cv2.putText(mask, word, (cx - size, cy), cv2.FONT_HERSHEY_DUPLEX, scale, 1, thickness, cv2.LINE_AA)
 
 
-def fill_mask(rng: np.random.Generator, shape, count: int | None = None, largest: float = 0.2) -> np.ndarray:
-    """A boolean mask of 1-3 filled shapes or words, each 5 % to ``largest`` of the picture's short side."""
+def fill_mask(rng: np.random.Generator, shape, count: int | None = None) -> np.ndarray:
+    """A boolean mask of 1-3 filled shapes or words, each 5-20 % of the picture's short side."""
     h, w = shape
     mask = np.zeros((h, w), np.uint8)
     for _ in range(count or int(rng.integers(1, 4))):
-        _shape(rng, mask, int(min(h, w) * rng.uniform(0.05, max(0.05, largest))) + 6)
+        _shape(rng, mask, int(min(h, w) * rng.uniform(0.05, 0.2)) + 6)
     return mask > 0
 
 
 def stamp(rng: np.random.Generator, color: np.ndarray, sketch: np.ndarray,
-          dark_fills: float = 0.0, largest: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+          dark_fills: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """``(color, sketch)`` with solid ink added: a dark (sometimes coloured) fill in the picture, ink in the target.
 
     With probability ``dark_fills`` the example also gets a dark colour that is *not* ink (dark clothing, a
     navy coat): a shape filled with a dark, often coloured paint and outlined in black ink; the target holds
-    only the outline, so the network learns where solid ink ends and dark paint begins. ``largest``: the
-    biggest shape as a share of the example's short side (0.2; larger teaches fills the size a small picture
-    has after the engine enlarges it)."""
-    mask = fill_mask(rng, sketch.shape, largest=largest)
+    only the outline, so the network learns where solid ink ends and dark paint begins."""
+    mask = fill_mask(rng, sketch.shape)
     if not mask.any():
         return color, sketch
     ink = np.clip(rng.uniform(0.0, 0.18, 3) + rng.uniform(-0.05, 0.05, 3), 0, 1) * 255

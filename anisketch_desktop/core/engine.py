@@ -221,7 +221,6 @@ class InferenceEngine:
         self._autocast = _autocast_dtype(self.device, precision)
         self.config = model.config
         self.min_megapixels = model.config.min_megapixels if min_megapixels is None else min_megapixels
-        self.max_upscale = model.config.max_upscale
         _fold_batchnorm(model)
         model = model.to(self.device)
         if self.device.type != "mps":
@@ -268,7 +267,7 @@ class InferenceEngine:
 
     def plan(self, height: int, width: int) -> tiling.TilePlan:
         """The tile plan ``run`` uses for a ``height x width`` picture (after the model's working size)."""
-        scale = working_scale(height, width, self.min_megapixels, self.max_upscale)
+        scale = working_scale(height, width, self.min_megapixels, self.config.max_upscale)
         high, wide = (max(1, round(height * scale)), max(1, round(width * scale))) if scale > 1 else (height, width)
         return tiling.plan_tiles(high, wide, self.config.multiple, self.tile_for(high, wide), self.overlap)
 
@@ -311,7 +310,7 @@ class InferenceEngine:
             sample = _prepare_tile(image[::step, ::step], channels=channels, span=None)
             span = levels_range(sample[..., : self.config.line_channels])  # hint colours are exact
         prepare = partial(_prepare_tile, channels=channels, span=span, lines=self.config.line_channels)
-        scale = working_scale(height, width, self.min_megapixels, self.max_upscale)
+        scale = working_scale(height, width, self.min_megapixels, self.config.max_upscale)
         fn = partial(self._predict_tile, multiply=not layer)
         if scale <= 1.0:
             out = np.empty((height, width, self.config.out_channels), dtype=out_dtype)
