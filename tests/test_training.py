@@ -325,3 +325,23 @@ def test_teacher_targets_are_the_teachers_line_art(pairs_dir, tmp_path, tiny_ske
     stage["data"]["teacher_model"] = str(tmp_path / "missing.safetensors")
     with pytest.raises(ModelLoadError, match="Teacher model"):  # library code raises errors, never SystemExit
         cli.build_samples(recipe, stage, str(pairs_dir))
+
+
+def test_a_broken_recipe_is_one_line_naming_the_file_before_any_training(pairs_dir, tmp_path, capsys):
+    from training.recipes import load_recipe, shipped_recipes
+
+    assert {"sketch", "sketch_hq", "colorize"} <= set(shipped_recipes())
+    for name in shipped_recipes():  # every shipped recipe passes its own check
+        load_recipe(name)
+    misspelt = _recipe(tmp_path, stamp_sise=0.4)
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text('{"name": "x", "stages": [')
+    bad_model = tmp_path / "model.json"
+    bad_model.write_text(json.dumps({**json.loads(misspelt.read_text()), "model": {"base_chanels": 8}}))
+    cases = [(misspelt, "stage real: unknown training option(s) stamp_sise"), (bad_json, "not valid JSON"),
+             (bad_model, "unknown model option(s) base_chanels"), (tmp_path / "gone.json", "no such recipe (shipped: ")]
+    for path, reason in cases:
+        code = cli.main(["--recipe", str(path), "--pairs", str(pairs_dir), "--runs", str(tmp_path / "runs")])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 1 and len(err) == 1 and str(path) in err[0] and reason in err[0], err
+    assert not (tmp_path / "runs").exists()  # nothing was trained or written
