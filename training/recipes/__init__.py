@@ -46,7 +46,7 @@ def load_recipe(name_or_path: str) -> dict:
 def recipe_problem(recipe) -> str | None:
     """What is wrong with a recipe's shape, or None: stages are a list of named objects, and every key of a
     stage's ``train`` and of ``model`` is an option the trainer and the network have (a misspelt option would
-    otherwise stop the run only after its data is loaded, or not at all)."""
+    otherwise stop the run with a traceback, after its data is loaded)."""
     from anisketch_desktop.core.unet_model import UNetConfig
     from training.loop import TrainArgs
 
