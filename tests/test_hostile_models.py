@@ -66,7 +66,9 @@ def test_a_tiny_file_asking_for_a_huge_network_is_refused_before_building(tmp_pa
     ({"base_channels": 64, "depth": 6}, "widest layer would have 4096"), ({"in_channels": 300}, "takes 3"),
     ({"color_bins": 10**9}, "color_bins must be"), ({"base_channels": 2.5}, "base_channels must be"),
     ({"max_upscale": 100.0}, "max_upscale must be a number from 1 to 4"), ({"max_upscale": "3"}, "max_upscale must"),
-    ({"max_upscale": 0.5}, "max_upscale must"),
+    ({"max_upscale": 0.5}, "max_upscale must"), ({"denoise": -1.0}, "denoise must be a number from 0 to 64"),
+    ({"denoise": "3.5"}, "denoise must"), ({"denoise": float("nan")}, "denoise must"),
+    ({"denoise": 1e9}, "denoise must"),
 ])
 def test_config_bounds(tmp_path, tiny_sketch_model, config, reason):
     with pytest.raises(ModelLoadError, match=reason):

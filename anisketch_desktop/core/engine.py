@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from anisketch_desktop.core import memory, tiling
+from anisketch_desktop.core.denoise import noise_sigma, smooth
 from anisketch_desktop.core.errors import AniSketchError, DeviceError
 from anisketch_desktop.core.imageio import to_float
 from anisketch_desktop.core.levels import apply_levels, levels_range, sample_step
@@ -217,6 +218,7 @@ class InferenceEngine:
         self.overlap = overlap
         self.oom_side: int | None = None  # the tile side that fitted after the device ran out of memory
         self.last_plan: tiling.TilePlan | None = None
+        self.last_smoothed = False  # whether the last picture was smoothed as noisy (config.denoise)
         self.precision = precision
         self._autocast = _autocast_dtype(self.device, precision)
         self.config = model.config
@@ -309,7 +311,11 @@ class InferenceEngine:
             step = sample_step(height, width)
             sample = _prepare_tile(image[::step, ::step], channels=channels, span=None)
             span = levels_range(sample[..., : self.config.line_channels])  # hint colours are exact
-        prepare = partial(_prepare_tile, channels=channels, span=span, lines=self.config.line_channels)
+        # a noisy picture (a phone photo, a scan) is smoothed first, if the model asks for it (config.denoise)
+        level = self.config.denoise
+        self.last_smoothed = bool(level > 0 and not self.config.hint_channels and noise_sigma(image) >= level)
+        prepare = partial(_prepare_tile, channels=channels, span=span, lines=self.config.line_channels,
+                          smoothed=self.last_smoothed)
         scale = working_scale(height, width, self.min_megapixels, self.config.max_upscale)
         fn = partial(self._predict_tile, multiply=not layer)
         if scale <= 1.0:
@@ -367,10 +373,12 @@ def _then_release(fn, tile: np.ndarray) -> np.ndarray:
 
 
 def _prepare_tile(
-    raw: np.ndarray, *, channels: int, span: tuple[float, float] | None, lines: int | None = None
+    raw: np.ndarray, *, channels: int, span: tuple[float, float] | None, lines: int | None = None,
+    smoothed: bool = False,
 ) -> np.ndarray:
     """A raw tile (uint8/uint16/float, ``channels`` channels, maybe + alpha) as the float32 the network takes:
-    scaled to [0, 1], transparent pixels on white paper, input levels applied to the first ``lines`` channels
+    scaled to [0, 1], transparent pixels on white paper, smoothed if ``smoothed`` (a noisy picture: the filter
+    reaches 2 pixels, well inside the tiles' overlap), input levels applied to the first ``lines`` channels
     (the picture; hint planes after them are kept exact)."""
     tile = to_float(raw)
     if tile.shape[2] == channels + 1:
@@ -378,6 +386,8 @@ def _prepare_tile(
         tile = tile[..., :channels] * alpha
         tile += 1.0 - alpha
     tile = np.ascontiguousarray(tile)
+    if smoothed:
+        tile = smooth(tile)
     apply_levels(tile if lines in (None, channels) else tile[..., :lines], span)
     return tile
 

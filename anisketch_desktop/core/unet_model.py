@@ -40,6 +40,7 @@ class UNetConfig:
     flat_fill: bool = False  # multiply_lines: the pipeline gives each closed region of the lines one colour
     min_megapixels: float = 0.0  # inference: smaller pictures are enlarged (up to max_upscale) to about this size first
     max_upscale: float = 2.0  # inference: the most a small picture is enlarged for min_megapixels (1-4)
+    denoise: float = 0.0  # inference: a picture this noisy (core.denoise.noise_sigma) is smoothed first; 0: never
     hint_channels: int = 0  # colorize: after the line art, colour hints as RGB (3) + a hint mask (1): 4
     work_megapixels: float = 0.0  # hint models: the proposal is drawn at about this size, then enlarged
     hint_encoding: str = "dots"  # hint models: "dots" (the hints as drawn), "spread" (each pixel: the nearest
