@@ -188,3 +188,29 @@ def test_hard_results_go_into_the_model_card(tmp_path):
     assert text.count(evaluate_hard.HARD_HEADER) == 1 and text.index("## Harder split") < text.index("## Notes")
     assert "| m | 0.8250 |" in text and "| painted/a~painted | 0.500 | 0.600 | 0.700 |" in text
     assert "| other |" not in text  # only XDoG and the card's own model
+
+
+def test_damaged_pictures_are_scored_against_the_artists_line_art(flats_dir, tmp_path, tiny_sketch_model):
+    from training import evaluate, evaluate_damaged, evaluate_hard
+
+    kw = {"groups": ("flats", "painted")}
+    res = evaluate_damaged.evaluate_damaged(str(tmp_path / "no_pairs"), str(flats_dir), [str(tiny_sketch_model)],
+                                            cache_path=str(tmp_path / "cache.json"), **kw)
+    assert res["pictures"] == ["flats/b1", "flats/c1", "painted/b1~painted", "painted/c1~painted"]
+    assert res["damages"][0] == "clean" and "jpeg q30" in res["damages"] and len(res["damages"]) == 8
+    assert set(res["f1_each"]) == {"xdog:auto", "tiny_sketch"}
+    auto = res["f1_each"]["xdog:auto"]
+    # clean: the harder split's own figures; damaged copies score otherwise (noise hides XDoG's thin lines)
+    hard = evaluate_hard.evaluate_hard(str(tmp_path / "no_pairs"), str(flats_dir), [str(tiny_sketch_model)], **kw)
+    assert auto["clean"] == hard["f1_each"]["xdog:auto"]
+    assert auto["noise s8"] != auto["clean"] and auto["half res"] != auto["clean"]
+    assert res["methods"]["xdog:auto"]["clean"] == pytest.approx(np.mean(auto["clean"]), abs=1e-4)
+    assert res["first"] == "tiny_sketch" and all(w.endswith("/4") for w in res["wins"]["xdog:auto"].values())
+    assert "| tiny_sketch ahead of xdog:auto |" in evaluate_damaged.table(res)
+    out = tmp_path / "damaged.json"  # the command, from the cache
+    assert evaluate.main(["--damaged", "--pairs", str(tmp_path / "no_pairs"), "--flats", str(flats_dir),
+                          "--groups", "flats", "painted", "--sketch", str(tiny_sketch_model),
+                          "--cache", str(tmp_path / "cache.json"), "--json", str(out)]) == 0
+    import json
+
+    assert json.loads(out.read_text())["damaged"]["f1_each"] == json.loads(json.dumps(res["f1_each"]))

@@ -4,6 +4,8 @@ Sketch: line F1 against the real line art and robustness (F1 of the output on ea
 the output on the clean input) for every XDoG preset, XDoG auto-tuned per picture, and each model given,
 run through the same engine the app uses. Colorize: PSNR / SSIM / colourfulness against the true colour
 pictures next to two trivial baselines (the sketch as gray, a flat mean colour), plus a before/after grid.
+``--hard``: the harder split (``training.evaluate_hard``); ``--damaged``: its pictures damaged, scored against the
+artists' line art (``training.evaluate_damaged``).
 """
 
 from __future__ import annotations
@@ -129,15 +131,22 @@ def main(argv=None) -> int:
     p.add_argument("--solid-figure", default=None,
                    help="--hard: PNG of solid-ink cases (input | ink to keep | XDoG auto | each model)")
     p.add_argument("--cache", default=None, help="--hard: JSON file keeping scores per method and picture")
+    p.add_argument("--damaged", action="store_true",
+                   help="the harder split's pictures damaged (dark, noise, JPEG...): line F1 vs the artists' line art")
     ns = p.parse_args(argv)
     out = {}
-    if ns.hard:
+    if ns.damaged:  # the harder split's pictures, damaged
+        from training import evaluate_damaged
+
+        out["damaged"] = evaluate_damaged.main_args(ns)
+    if ns.hard and not ns.damaged:
         from training import evaluate_hard
 
         out["hard"] = evaluate_hard.main_args(ns)
         if ns.update_cards:
             for path in ns.sketch:
                 evaluate_hard.add_to_card(Path(path).with_suffix(".md"), out["hard"], Path(path).stem)
+    if ns.hard or ns.damaged:
         text = json.dumps(out, indent=1)
         print(text)
         if ns.json:
