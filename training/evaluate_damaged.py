@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from training import metrics
-from training.hard_split import hard_cases
 
 CLEAN = "clean"
 
@@ -30,19 +29,11 @@ def evaluate_damaged(pairs_dir: str, flats_dir: str, models: list[str], groups=N
                      cache_path: str | None = None) -> dict:
     """``{"pictures", "damages", "f1_each": {method: {damage: [F1 per picture]}}, "methods": {method: {damage: mean}},
     "wins": {other: {damage: "k/n"}}}`` with ``wins`` those of the first model against every other method."""
-    import json
-
     from training.evaluate import sketchers
-    from training.evaluate_hard import _cached, _method_key
+    from training.evaluate_hard import _cached, _method_key, scored_cases
 
-    cache = None
-    if cache_path:
-        cache = json.loads(Path(cache_path).read_text()) if Path(cache_path).is_file() else {}
-        cache["__path__"] = cache_path
-    kwargs = {"groups": tuple(groups)} if groups else {}
-    cases = hard_cases(pairs_dir, flats_dir, limit=limit, **kwargs)
+    cases, names, cache = scored_cases(pairs_dir, flats_dir, groups, limit, cache_path)
     fns = {m: fn for m, fn in sketchers(models).items() if m == "xdog:auto" or not m.startswith("xdog:")}
-    names = [f"{c.group}/{c.sample.name}" for c in cases]
     f1: dict[str, dict[str, list[float]]] = {m: {d: [] for d in damages()} for m in fns}
     for case, name in zip(cases, names, strict=True):
         s = case.sample

@@ -31,6 +31,20 @@ def _synthetic_backgrounds(cases, count: int = 6, side: int = 768) -> list[np.nd
     return out
 
 
+def scored_cases(pairs_dir: str, flats_dir: str, groups, limit: int | None, cache_path: str | None):
+    """``(cases, names, cache)``: the harder split's cases, their ``group/name`` and the score cache (None without
+    ``cache_path``; a JSON file of scores per method and picture kept between runs)."""
+    import json
+
+    cache = None
+    if cache_path:
+        cache = json.loads(Path(cache_path).read_text()) if Path(cache_path).is_file() else {}
+        cache["__path__"] = cache_path
+    kwargs = {"groups": tuple(groups)} if groups else {}
+    cases = hard_cases(pairs_dir, flats_dir, limit=limit, **kwargs)
+    return cases, [f"{c.group}/{c.sample.name}" for c in cases], cache
+
+
 def _cached(cache: dict | None, key: str, compute):
     if cache is None:
         return compute()
@@ -50,21 +64,13 @@ def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None
     ``figure``: the painterly pictures (input | artist | XDoG auto | each model); ``solid_figure``: three
     synthetic solid-ink cases and the three real pictures with the most filled ink (input | ink to keep |
     XDoG auto | each model)."""
-    import json
 
     from training.evaluate import sketchers
 
-    cache = None
-    if cache_path:
-        cache = json.loads(Path(cache_path).read_text()) if Path(cache_path).is_file() else {}
-        cache["__path__"] = cache_path
-
-    kwargs = {"groups": tuple(groups)} if groups else {}
-    cases = hard_cases(pairs_dir, flats_dir, limit=limit, **kwargs)
+    cases, names, cache = scored_cases(pairs_dir, flats_dir, groups, limit, cache_path)
     fns = sketchers(models)
     if not xdog:
         fns = {k: v for k, v in fns.items() if not k.startswith("xdog:") or k == "xdog:auto"}
-    names = [f"{c.group}/{c.sample.name}" for c in cases]
     f1 = {m: [] for m in fns}
     real_solid = {m: [] for m in fns}
     real_solid_names = []
