@@ -1,4 +1,4 @@
-"""Line art from damaged pictures, against the artists' line art: ``python -m training.evaluate --hard --damaged``.
+"""Line art from damaged pictures, against the artists' line art: ``python -m training.evaluate --damaged``.
 
 Robustness (``metrics.robustness``) is self-consistency: a model's output on a damaged copy against its own output
 on the clean picture, which also counts against a model the faint detail that a damage removes. What a user gets
