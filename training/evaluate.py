@@ -124,13 +124,15 @@ def main(argv=None) -> int:
                    help="put the results into the model cards (MODEL.md next to each scored model)")
     p.add_argument("--hard", action="store_true",
                    help="the harder split (training/hard_split.py): per-picture line F1, solid ink, wins vs XDoG")
-    p.add_argument("--flats", default=None, help="--hard: lineart_flats folder (default ../shared/data/lineart_flats)")
-    p.add_argument("--groups", nargs="+", default=None, help="--hard: only these groups (clean unclean flats painted)")
-    p.add_argument("--limit", type=int, default=None, help="--hard: at most this many pictures per group")
+    p.add_argument("--flats", default=None,
+                   help="--hard/--damaged: lineart_flats folder (default ../shared/data/lineart_flats)")
+    p.add_argument("--groups", nargs="+", default=None,
+                   help="--hard/--damaged: only these groups (clean unclean flats painted)")
+    p.add_argument("--limit", type=int, default=None, help="--hard/--damaged: at most this many pictures per group")
     p.add_argument("--figure", default=None, help="--hard: PNG of the painterly pictures (input | artist | outputs)")
     p.add_argument("--solid-figure", default=None,
                    help="--hard: PNG of solid-ink cases (input | ink to keep | XDoG auto | each model)")
-    p.add_argument("--cache", default=None, help="--hard: JSON file keeping scores per method and picture")
+    p.add_argument("--cache", default=None, help="--hard/--damaged: JSON file keeping scores per method and picture")
     p.add_argument("--damaged", action="store_true",
                    help="the harder split's pictures damaged (dark, noise, JPEG...): line F1 vs the artists' line art")
     ns = p.parse_args(argv)

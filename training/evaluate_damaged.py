@@ -30,7 +30,7 @@ def evaluate_damaged(pairs_dir: str, flats_dir: str, models: list[str], groups=N
     """``{"pictures", "damages", "f1_each": {method: {damage: [F1 per picture]}}, "methods": {method: {damage: mean}},
     "wins": {other: {damage: "k/n"}}}`` with ``wins`` those of the first model against every other method."""
     from training.evaluate import sketchers
-    from training.evaluate_hard import _cached, _method_key, scored_cases
+    from training.evaluate_hard import cached, method_key, scored_cases
 
     cases, names, cache = scored_cases(pairs_dir, flats_dir, groups, limit, cache_path)
     fns = {m: fn for m, fn in sketchers(models).items() if m == "xdog:auto" or not m.startswith("xdog:")}
@@ -40,8 +40,8 @@ def evaluate_damaged(pairs_dir: str, flats_dir: str, models: list[str], groups=N
         for damage, hurt in damages().items():
             picture = hurt(s.color)
             for m, fn in fns.items():
-                key = f"{_method_key(m, models)}|{name}|damaged:{damage}"
-                score = _cached(cache, key, lambda fn=fn, picture=picture, s=s: float(metrics.line_f1(fn(picture),
+                key = f"{method_key(m, models)}|{name}|damaged:{damage}"
+                score = cached(cache, key, lambda fn=fn, picture=picture, s=s: float(metrics.line_f1(fn(picture),
                                                                                                     s.truth)))
                 f1[m][damage].append(round(score, 4))
         print(f"{name:<44} " + " ".join(f"{m.split(':')[-1][:10]}={np.mean([v[-1] for v in f1[m].values()]):.3f}"

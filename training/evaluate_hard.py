@@ -45,7 +45,8 @@ def scored_cases(pairs_dir: str, flats_dir: str, groups, limit: int | None, cach
     return cases, [f"{c.group}/{c.sample.name}" for c in cases], cache
 
 
-def _cached(cache: dict | None, key: str, compute):
+def cached(cache: dict | None, key: str, compute):
+    """``compute()``, kept in ``cache`` under ``key`` (and written to its file) the first time."""
     if cache is None:
         return compute()
     if key not in cache:
@@ -64,7 +65,6 @@ def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None
     ``figure``: the painterly pictures (input | artist | XDoG auto | each model); ``solid_figure``: three
     synthetic solid-ink cases and the three real pictures with the most filled ink (input | ink to keep |
     XDoG auto | each model)."""
-
     from training.evaluate import sketchers
 
     cases, names, cache = scored_cases(pairs_dir, flats_dir, groups, limit, cache_path)
@@ -88,7 +88,7 @@ def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None
         for m, fn in fns.items():
             want_figure = figure and (s.name in PAINTERLY or case.group == "painted") and (
                 m == "xdog:auto" or not m.startswith("xdog:"))
-            key = f"{_method_key(m, models)}|{cname}"
+            key = f"{method_key(m, models)}|{cname}"
             out = fn(s.color) if want_figure or cache is None or key not in cache else None
 
             def scores(out=out, fn=fn, s=s, fill=fill, has_fill=has_fill):
@@ -96,7 +96,7 @@ def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None
                 return [float(metrics.line_f1(pred, s.truth)),
                         float(solid_ink.solid_ink_score(pred, fill)) if has_fill else None]
 
-            line, solid = _cached(cache, key, scores)
+            line, solid = cached(cache, key, scores)
             f1[m].append(round(line, 4))
             if has_fill:
                 real_solid[m].append(round(solid, 4))
@@ -107,7 +107,7 @@ def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None
         print(f"{cname:<44} " + " ".join(f"{m.split(':')[-1][:10]}={f1[m][-1]:.3f}" for m in fns)
               + f"  ({time.time() - started:.0f}s)", file=sys.stderr)
     synthetic = solid_ink.synthetic_cases(_synthetic_backgrounds(cases))
-    synth = {m: [round(float(_cached(cache, f"{_method_key(m, models)}|{n}|solid",
+    synth = {m: [round(float(cached(cache, f"{method_key(m, models)}|{n}|solid",
                                      lambda fn=fn, pic=pic, filled=filled: solid_ink.solid_ink_score(fn(pic), filled))),
                        4) for n, pic, filled in synthetic]
              for m, fn in fns.items() if m == "xdog:auto" or not m.startswith("xdog:")}
@@ -125,7 +125,7 @@ def evaluate_hard(pairs_dir: str, flats_dir: str, models: list[str], groups=None
     return res
 
 
-def _method_key(method: str, models: list[str]) -> str:
+def method_key(method: str, models: list[str]) -> str:
     """A cache key for a method: XDoG by name, a model by its file's content hash."""
     if method.startswith("xdog:"):
         return method

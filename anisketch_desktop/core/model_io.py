@@ -27,8 +27,10 @@ FORMAT_VERSION = "1"
 MAX_CONFIG_CHARS = 4096  # a real config is ~300 characters
 LIMITS = {"base_channels": (1, 128), "depth": (1, 6), "unshuffle": (1, 4), "color_bins": (0, 1024),
           "hint_channels": (0, 4)}
-UPSCALE_LIMITS = (1.0, 4.0)  # max_upscale: a 4x enlargement is 16x the pixels; no model may ask for more
-DENOISE_LIMITS = (0.0, 64.0)  # denoise: a noise level in 8-bit units (0 = never smooth)
+NUMBER_LIMITS = {  # inference numbers a model file may set (an absent one is fine)
+    "max_upscale": (1.0, 4.0),  # a 4x enlargement is 16x the pixels; no model may ask for more
+    "denoise": (0.0, 64.0),  # a noise level in 8-bit units (0 = never smooth)
+}
 MAX_WIDTH = 2048  # base_channels * 2**depth: the widest layer (shipped models: 384)
 MAX_WEIGHT_BYTES = 1 << 30
 _CHANNELS = {"sketch": (3, 1), "colorize": (1, 3)}
@@ -103,14 +105,10 @@ def config_problem(config: dict) -> str | None:
         value = config.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
             return f"{key} must be a whole number from {low} to {high}, not {value!r}"
-    upscale = config.get("max_upscale", UPSCALE_LIMITS[0])
-    least, most = UPSCALE_LIMITS
-    if not isinstance(upscale, int | float) or isinstance(upscale, bool) or not least <= upscale <= most:
-        return f"max_upscale must be a number from {least:g} to {most:g}, not {upscale!r}"
-    level = config.get("denoise", 0.0)
-    least, most = DENOISE_LIMITS
-    if not isinstance(level, int | float) or isinstance(level, bool) or not least <= level <= most:
-        return f"denoise must be a number from {least:g} to {most:g}, not {level!r}"
+    for key, (least, most) in NUMBER_LIMITS.items():
+        value = config.get(key, least)
+        if not isinstance(value, int | float) or isinstance(value, bool) or not least <= value <= most:
+            return f"{key} must be a number from {least:g} to {most:g}, not {value!r}"
     width = config.get("base_channels", 24) * 2 ** config.get("depth", 4)
     if width > MAX_WIDTH:
         return f"its widest layer would have {width} channels (at most {MAX_WIDTH})"
